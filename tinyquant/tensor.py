@@ -1,0 +1,223 @@
+"""``Tensor``: an ndarray that remembers how it was computed.
+
+A Tensor holds ``data`` (a NumPy array), ``grad`` (a NumPy array of the same shape, or
+``None`` until a backward pass reaches it) and ``requires_grad``. Arithmetic on Tensors
+builds a graph of :class:`~tinyquant.autograd.Function` nodes; ``loss.backward()``
+walks it in reverse. The operations themselves live in :mod:`tinyquant.ops`, one
+Function each, forward and backward side by side.
+
+dtype policy: lists and Python scalars become float32 (training precision); an
+ndarray keeps its dtype, so float64 inputs give float64 graphs (gradient checks).
+A Python scalar combined with a Tensor takes the Tensor's dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd
+
+
+def _as_array(value, dtype=None) -> np.ndarray:
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (np.ndarray, np.generic)):  # arrays and NumPy scalars keep their dtype
+        value = np.asarray(value)
+        return value if dtype is None else value.astype(dtype, copy=False)
+    arr = np.asarray(value, dtype=dtype)
+    if dtype is None and arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    return arr
+
+
+class Tensor:
+    """A node of the computation graph (see the module docstring)."""
+
+    __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        self.data = _as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        if self.requires_grad and not np.issubdtype(self.data.dtype, np.floating):
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype}"
+            )
+        self._node = None  # set by Function.apply on results of differentiable ops
+        self._retain_grad = False
+
+    # ----------------------------------------------------------------- basics
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{grad})"
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def astype(self, dtype) -> "Tensor":
+        return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        self._retain_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see autograd.backward)."""
+        autograd.backward(self, grad)
+
+    def _lift(self, other) -> "Tensor":
+        """A constant operand as a Tensor of this tensor's dtype."""
+        if isinstance(other, Tensor):
+            return other
+        return Tensor(np.asarray(other, dtype=self.dtype))
+
+    # ------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return ops.Add.apply(self, self._lift(other))
+
+    def __radd__(self, other):
+        return ops.Add.apply(self._lift(other), self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, self._lift(other))
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(self._lift(other), self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, self._lift(other))
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(self._lift(other), self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, self._lift(other))
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(self._lift(other), self)
+
+    def __pow__(self, exponent):
+        return ops.Pow.apply(self, self._lift(exponent))
+
+    def __rpow__(self, base):
+        return ops.Pow.apply(self._lift(base), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, self._lift(other))
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(self._lift(other), self)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=index)
+
+    # comparisons give plain boolean arrays (no gradient flows through them)
+    def __lt__(self, other):
+        return self.data < _as_array(other)
+
+    def __le__(self, other):
+        return self.data <= _as_array(other)
+
+    def __gt__(self, other):
+        return self.data > _as_array(other)
+
+    def __ge__(self, other):
+        return self.data >= _as_array(other)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def clip(self, low=None, high=None):
+        return ops.Clip.apply(self, low=low, high=high)
+
+    # ------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims=False):
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    # ----------------------------------------------------------------- shapes
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def flatten(self, start_dim: int = 0):
+        return self.reshape(self.shape[:start_dim] + (-1,))
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Shorthand for ``Tensor(data, requires_grad, dtype)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+from . import ops  # noqa: E402  (ops needs Tensor defined)
