@@ -1,0 +1,42 @@
+"""The ``tinyquant`` command: the default training run and argument errors."""
+
+import json
+
+import pytest
+
+from tinyquant.cli import main
+
+
+def test_default_train_reaches_95_percent_on_the_embedded_digits(tmp_path, capsys):
+    """The README's main job: ``tinyquant train`` with no arguments (bar the output folder)."""
+    assert main(["train", "--out", str(tmp_path), "--no-progress"]) == 0
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history[-1]["test_accuracy"] >= 0.95
+    assert (tmp_path / "checkpoint.npz").is_file()
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path, capsys):
+    args = ["train", "--out", str(tmp_path), "--no-progress", "--model", "mlp"]
+    main(args + ["--epochs", "2"])
+    first = json.loads((tmp_path / "history.json").read_text())
+    main(args + ["--epochs", "2", "--resume"])
+    assert "resumed from" in capsys.readouterr().out
+    assert json.loads((tmp_path / "history.json").read_text()) == first  # nothing left to train
+
+
+def test_resume_with_a_different_schedule_is_refused(tmp_path):
+    args = ["train", "--out", str(tmp_path), "--no-progress", "--model", "mlp"]
+    main(args + ["--epochs", "1"])
+    with pytest.raises(ValueError, match="schedule"):
+        main(args + ["--epochs", "3", "--resume"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["train", "--dataset", "imagenet"], "available"),
+])
+def test_bad_arguments_get_a_clear_error(argv, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        main(argv + ["--out", str(tmp_path)])

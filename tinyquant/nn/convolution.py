@@ -1,0 +1,169 @@
+"""Convolution (cross-correlation, NCHW) as im2col and one GEMM, forward and backward.
+
+With cols = im2col(x) (N, C·kh·kw, Ho·Wo) and Wm = W.reshape(O, C·kh·kw) (see
+:mod:`tinyquant.nn.im2col`):
+
+    forward   y[n]  = Wm · cols[n] + b                         (N, O, Ho·Wo) = NCHW
+    backward  dW    = Σ_n  dy[n] · cols[n]ᵀ                      (O, C·kh·kw)
+              db    = Σ_{n, ho, wo} dy[n, :, ho, wo]
+              dx    = col2im(Wmᵀ · dy[n])                        (the adjoint of im2col)
+
+For stride 1, dx is itself a convolution: the "full" correlation of dy with the kernel
+flipped in space and with in/out channels swapped, W'[c, o, i, j] = W[o, c, kh−1−i, kw−1−j],
+over dy padded by kh−1−ph (a negative pad crops). It reuses the forward path and is
+faster than any scatter (PERF.md). For stride > 1, col2im's kh·kw shifted-slice additions.
+
+``conv1d`` is ``conv2d`` on a height-1 image: x (N, C, L) → (N, C, 1, L), W (O, C, k) →
+(O, C, 1, k).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .im2col import col2im, im2col, output_size, pad2d
+
+# ------------------------------------------------------------------ checks
+
+
+def as_pair(value, name: str, fn: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= minimum, as a pair; else TypeError/ValueError."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{fn}: {name} must be {what}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def as_single(value, name: str, fn: str, minimum: int) -> int:
+    """An int or a 1-tuple (PyTorch accepts ``stride=(2,)``), >= minimum, as an int."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise TypeError(f"{fn}: {name} must be an int or a 1-tuple of ints, got {value!r}")
+        value = value[0]
+    return as_pair(value, name, fn, minimum)[0]
+
+
+def _check_tensor(t, name: str, fn: str, ndim: int, layout: str) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}: {name} must be a tinyquant.Tensor, got {type(t).__name__}")
+    if t.ndim != ndim:
+        raise ValueError(f"{fn}: {name} must be {ndim}-D {layout}, got shape {t.shape}")
+
+
+def _check_conv(fn, x, weight, bias, x_layout, w_layout) -> None:
+    nd = x_layout.count(",") + 1
+    _check_tensor(x, "input", fn, nd, x_layout)
+    _check_tensor(weight, "weight", fn, nd, w_layout)
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"{fn}: input has {x.shape[1]} channels but weight expects {weight.shape[1]} "
+            f"(weight shape {weight.shape})"
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{fn}: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
+    if bias is not None:
+        _check_tensor(bias, "bias", fn, 1, "(O,)")
+        if bias.shape != weight.shape[:1]:
+            raise ValueError(f"{fn}: bias shape {bias.shape} does not match weight shape {weight.shape}")
+
+
+# ----------------------------------------------------------------- the op
+
+
+class Conv2dFunction(Function):
+    """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+        o, c, kh, kw = weight.shape
+        n, ho, wo = x.shape[0], *(output_size(s, k, st, p) for s, k, st, p in
+                                  zip(x.shape[2:], (kh, kw), stride, padding))
+        cols = im2col(x, kh, kw, stride, padding)                # (N, C·kh·kw, Ho·Wo)
+        y = weight.reshape(o, -1) @ cols                         # (N, O, Ho·Wo)
+        if bias is not None:
+            y += bias[:, None]
+        ctx.save_for_backward(weight, cols if ctx.needs_input_grad[1] else None)
+        ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
+        return y.reshape(n, o, ho, wo)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, cols = ctx.saved
+        o, c, kh, kw = weight.shape
+        n = grad.shape[0]
+        g = grad.reshape(n, o, -1)                               # (N, O, Ho·Wo)
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx = _conv2d_input_grad(g.reshape(grad.shape), weight, ctx.x_shape, ctx.stride, ctx.padding)
+        if ctx.needs_input_grad[1]:
+            dw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)  # Σ_n dy[n]·cols[n]ᵀ
+        if ctx.needs_input_grad[2]:
+            db = grad.sum(axis=(0, 2, 3))                        # Σ over batch and pixels
+        return dx, dw, db
+
+
+def _conv2d_input_grad(grad, weight, x_shape, stride, padding):
+    """dL/dx of the convolution: a flipped-kernel convolution (stride 1) or col2im."""
+    o, c, kh, kw = weight.shape
+    (ph, pw), h, w = padding, *x_shape[2:]
+    if stride == (1, 1):
+        # dx[n, c, h, w] = Σ_{o, i, j} dy_pad[n, o, h + i, w + j] · W[o, c, kh−1−i, kw−1−j]
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
+        g = _pad_or_crop(grad, kh - 1 - ph, kw - 1 - pw)
+        dx = flipped @ im2col(g, kh, kw)                         # (N, C, H·W)
+        return dx.reshape(x_shape)
+    dcols = weight.reshape(o, -1).T @ grad.reshape(grad.shape[0], o, -1)  # (N, C·kh·kw, Ho·Wo)
+    return col2im(dcols, x_shape, kh, kw, stride, padding)
+
+
+def _pad_or_crop(a, ph: int, pw: int):
+    """Zero-pad the last two axes by ph, pw on each side; a negative amount crops instead."""
+    a = a[..., max(-ph, 0) : a.shape[-2] - max(-ph, 0), max(-pw, 0) : a.shape[-1] - max(-pw, 0)]
+    return pad2d(a, max(ph, 0), max(pw, 0))
+
+
+# ------------------------------------------------------------- public API
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+    """2-D convolution: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) → (N, O, Ho, Wo).
+
+    y[n, o, ho, wo] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, ho·sh + i, wo·sw + j],
+    Ho = (H + 2ph − kh) // sh + 1. ``stride`` and ``padding`` are an int or a pair (PyTorch's
+    conventions; zero padding).
+    """
+    _check_conv("conv2d", x, weight, bias, "(N, C, H, W)", "(O, C, kh, kw)")
+    stride = as_pair(stride, "stride", "conv2d", 1)
+    padding = as_pair(padding, "padding", "conv2d", 0)
+    for axis, size, k, p in zip(("height", "width"), x.shape[2:], weight.shape[2:], padding):
+        if k > size + 2 * p:
+            raise ValueError(
+                f"conv2d: kernel {axis} {k} is larger than the padded input {axis} {size + 2 * p} "
+                f"(input shape {x.shape}, padding {padding})"
+            )
+    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+    """1-D convolution: x (N, C, L), weight (O, C, k), bias (O,) → (N, O, Lo).
+
+    y[n, o, l] = b[o] + Σ_{c, i} W[o, c, i] · x_pad[n, c, l·s + i],  Lo = (L + 2p − k) // s + 1;
+    computed as conv2d on height-1 images.
+    """
+    _check_conv("conv1d", x, weight, bias, "(N, C, L)", "(O, C, k)")
+    stride = as_single(stride, "stride", "conv1d", 1)
+    padding = as_single(padding, "padding", "conv1d", 0)
+    if weight.shape[2] > x.shape[2] + 2 * padding:
+        raise ValueError(
+            f"conv1d: kernel size {weight.shape[2]} is larger than the padded input length "
+            f"{x.shape[2] + 2 * padding} (input shape {x.shape}, padding {padding})"
+        )
+    (n, c, length), (o, _, k) = x.shape, weight.shape
+    y = Conv2dFunction.apply(x.reshape(n, c, 1, length), weight.reshape(o, c, 1, k), bias,
+                             stride=(1, stride), padding=(0, padding))
+    return y.reshape(n, o, y.shape[3])

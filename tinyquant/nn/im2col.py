@@ -1,0 +1,73 @@
+"""im2col and col2im: a convolution as one matrix product, on raw NumPy arrays.
+
+A 2-D convolution (cross-correlation, as in every deep-learning library) of x (N, C, H, W)
+with a kernel of size kh × kw, stride (sh, sw) and zero padding (ph, pw) reads, for
+output position (ho, wo), the patch
+
+    x_pad[n, c, ho·sh + i, wo·sw + j]        i < kh, j < kw,
+
+with output size Ho = (H + 2ph − kh) // sh + 1 (likewise Wo). ``im2col`` lays every patch
+out as a column:
+
+    cols[n, (c, i, j), (ho, wo)] = x_pad[n, c, ho·sh + i, wo·sw + j]      shape (N, C·kh·kw, Ho·Wo)
+
+so that a convolution with weight W (O, C, kh, kw) is one batched GEMM,
+W.reshape(O, C·kh·kw) @ cols → (N, O, Ho·Wo), which is already NCHW. The output
+positions are innermost because that layout is what makes the GEMM produce NCHW
+directly and is the fastest to build (PERF.md).
+
+The columns are a strided *view* of the padded input (``sliding_window_view``: no
+copy, no index arrays); the final reshape makes the one copy. Its cost is memory:
+kh·kw times the input (needle's warning).
+
+``col2im`` is the adjoint (transpose) of ``im2col``: ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩.
+Each input pixel receives the sum of every column entry that copied it, so col2im adds
+the kh·kw slices of the columns back into a padded buffer (one shifted-slice addition
+per kernel offset, vectorized over batch, channels and pixels) and crops the padding.
+It is the backward of im2col, and hence of the convolution with respect to x.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def output_size(size: int, k: int, stride: int, padding: int) -> int:
+    """Number of window positions along one axis: (size + 2·padding − k) // stride + 1."""
+    return (size + 2 * padding - k) // stride + 1
+
+
+def pad2d(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
+    """Pad the last two axes of x by ph rows and pw columns on each side with ``value``."""
+    if ph == 0 and pw == 0:
+        return x
+    *lead, h, w = x.shape
+    out = np.full((*lead, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[..., ph : ph + h, pw : pw + w] = x
+    return out
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
+    """cols[n, (c, i, j), (ho, wo)] = x_pad[n, c, ho·sh + i, wo·sw + j], shape (N, C·kh·kw, Ho·Wo)."""
+    (sh, sw), (ph, pw) = stride, padding
+    n, c = x.shape[:2]
+    xp = pad2d(x, ph, pw)
+    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, Ho, Wo, kh, kw)
+    ho, wo = windows.shape[2:4]
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+
+
+def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
+    """The adjoint of im2col: x[n, c, h, w] = Σ of the column entries that copied x_pad[n, c, h, w]."""
+    (sh, sw), (ph, pw) = stride, padding
+    n, c, h, w = x_shape
+    ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    blocks = cols.reshape(n, c, kh, kw, ho, wo)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):  # a loop over kernel offsets only
+        for j in range(kw):
+            xp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += blocks[:, :, i, j]
+    if ph == 0 and pw == 0:
+        return xp
+    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w])

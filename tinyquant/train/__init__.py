@@ -1,0 +1,16 @@
+"""Training: the Trainer, callbacks, checkpoints."""
+
+from .callbacks import Callback, LambdaCallback
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .trainer import NonFiniteLossError, StandardRegime, Trainer
+
+__all__ = [
+    "Callback",
+    "CheckpointError",
+    "LambdaCallback",
+    "NonFiniteLossError",
+    "StandardRegime",
+    "Trainer",
+    "load_checkpoint",
+    "save_checkpoint",
+]

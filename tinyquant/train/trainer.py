@@ -1,0 +1,199 @@
+"""The training loop: epochs, evaluation, callbacks, checkpoints, exact resumption.
+
+One optimization step is delegated to a *regime* object -- ``regime.step(trainer, x, y)``
+runs forward, backward and the update(s) and returns ``(loss, logits)`` -- so that
+BinaryConnect, rounding-only training or alternating threshold/weight updates plug in
+without a second training loop. :class:`StandardRegime` is plain backprop + one step.
+
+Reproducibility: the model is initialized by its own seeded Generator; the loaders
+shuffle and augment from ``(seed, epoch)``; everything else random in training (e.g.
+stochastic rounding) draws from ``trainer.rng``. A checkpoint holds the model, the
+optimizer, the schedule position, ``trainer.rng``'s state, every stateful callback, the
+epoch and the history, so that resuming after epoch k gives bit-identical parameters
+to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..autograd import no_grad
+from ..ops import cross_entropy
+from ..tensor import Tensor
+from .callbacks import Callback
+from .checkpoint import load_checkpoint, save_checkpoint, split_prefix, with_prefix
+
+
+class NonFiniteLossError(ValueError):
+    """The loss became NaN or infinite; the message names the epoch and the step."""
+
+
+class StandardRegime:
+    """One step of ordinary training: forward, cross-entropy, backward, optimizer step."""
+
+    def step(self, trainer: "Trainer", x: np.ndarray, y: np.ndarray):
+        logits = trainer.model(Tensor(x))
+        loss = cross_entropy(logits, y)
+        trainer.check_loss(loss)
+        trainer.optimizer.zero_grad()
+        loss.backward()
+        trainer.optimizer.step()
+        return loss, logits
+
+
+class Trainer:
+    """Train ``model`` with ``optimizer`` on ``train_loader`` for ``epochs`` epochs.
+
+    ``scheduler`` (optional) is stepped once per batch. ``test_loader`` is evaluated at
+    the end of every epoch. ``checkpoint_path`` (optional) is rewritten atomically at the
+    end of every epoch. ``history`` is a list with one dict of metrics per epoch.
+    """
+
+    def __init__(self, model, optimizer, train_loader, test_loader=None, *, epochs: int = 1,
+                 scheduler=None, callbacks=(), regime=None, seed: int = 0,
+                 show_progress: bool = True, checkpoint_path=None):
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"Trainer: epochs must be a positive integer, got {epochs!r}")
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"Trainer: callbacks must be Callback instances, got {type(cb).__name__}")
+        self.model, self.optimizer = model, optimizer
+        self.train_loader, self.test_loader = train_loader, test_loader
+        self.epochs, self.scheduler = int(epochs), scheduler
+        self.callbacks = list(callbacks)
+        self.regime = regime if regime is not None else StandardRegime()
+        self.rng = np.random.default_rng(seed)
+        self.show_progress = show_progress
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.epoch = 0          # epochs completed
+        self.global_step = 0    # optimizer steps taken
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------- progress
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.train_loader)
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    @property
+    def progress(self) -> float:
+        """Fraction of training done, in [0, 1] (scheduled STE parameters follow it)."""
+        return min(self.global_step / max(self.total_steps, 1), 1.0)
+
+    def _call(self, hook: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    def check_loss(self, loss: Tensor) -> None:
+        """Stop with a clear error if the loss is NaN or infinite."""
+        value = float(loss.data)
+        if not np.isfinite(value):
+            raise NonFiniteLossError(
+                f"loss is {value} at epoch {self.epoch + 1}, step {self.global_step + 1} "
+                f"(global); lower the learning rate or check the inputs"
+            )
+
+    # ------------------------------------------------------------- training
+    def fit(self) -> list[dict]:
+        """Train from the current epoch to ``epochs``; return the history."""
+        self._call("on_train_begin")
+        for epoch in range(self.epoch, self.epochs):
+            self.train_one_epoch(epoch)
+            if self.checkpoint_path is not None:
+                self.save(self.checkpoint_path)
+        self._call("on_train_end")
+        return self.history
+
+    def train_one_epoch(self, epoch: int) -> dict:
+        self.model.train()
+        self._call("on_epoch_begin", epoch)
+        self.train_loader.epoch = epoch  # shuffling and augmentation follow (seed, epoch)
+        start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{self.epochs}",
+                   disable=not self.show_progress, leave=False, unit="batch")
+        for x, y in bar:
+            loss, logits = self.regime.step(self, x, y)
+            self.global_step += 1
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self._call("on_step_end")
+            batch_correct = int((logits.data.argmax(axis=1) == y).sum())
+            loss_value = float(loss.data)
+            seen += len(y)
+            loss_sum += loss_value * len(y)
+            correct += batch_correct
+            self._call("on_batch_end", {"loss": loss_value, "accuracy": batch_correct / len(y)})
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+        logs = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
+                "train_accuracy": correct / max(seen, 1),
+                "lr": float(self.optimizer.param_groups[0]["lr"])}
+        if self.test_loader is not None:
+            test = self.evaluate(self.test_loader)
+            logs.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
+        logs["seconds"] = time.perf_counter() - start
+        self.epoch = epoch + 1
+        self.history.append(logs)
+        self._call("on_epoch_end", epoch, logs)
+        return logs
+
+    def evaluate(self, loader) -> dict:
+        """Mean loss and accuracy over ``loader`` in evaluation mode (no graph is built)."""
+        was_training = self.model.training
+        self.model.eval()
+        seen, loss_sum, correct = 0, 0.0, 0
+        with no_grad():
+            for x, y in loader:
+                logits = self.model(Tensor(x))
+                loss_sum += float(cross_entropy(logits, y).data) * len(y)
+                correct += int((logits.data.argmax(axis=1) == y).sum())
+                seen += len(y)
+        self.model.train(was_training)
+        return {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+    # ---------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = with_prefix(self.model.state_dict(), "model")
+        state.update(with_prefix(self.optimizer.state_dict(), "optimizer"))
+        if self.scheduler is not None:
+            state.update(with_prefix(self.scheduler.state_dict(), "scheduler"))
+        for i, cb in enumerate(self.callbacks):
+            if hasattr(cb, "state_dict"):
+                state.update(with_prefix(cb.state_dict(), f"callback{i}"))
+        if hasattr(self.regime, "state_dict"):
+            state.update(with_prefix(self.regime.state_dict(), "regime"))
+        state["trainer/epoch"] = np.asarray(self.epoch)
+        state["trainer/global_step"] = np.asarray(self.global_step)
+        state["trainer/rng"] = np.asarray(json.dumps(self.rng.bit_generator.state))
+        state["trainer/history"] = np.asarray(json.dumps(self.history))
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict(split_prefix(state, "model"))
+        self.optimizer.load_state_dict(split_prefix(state, "optimizer"))
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(split_prefix(state, "scheduler"))
+        for i, cb in enumerate(self.callbacks):
+            if hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(split_prefix(state, f"callback{i}"))
+        if hasattr(self.regime, "load_state_dict"):
+            self.regime.load_state_dict(split_prefix(state, "regime"))
+        self.epoch = int(state["trainer/epoch"])
+        self.global_step = int(state["trainer/global_step"])
+        self.rng.bit_generator.state = json.loads(str(state["trainer/rng"]))
+        self.history = json.loads(str(state["trainer/history"]))
+
+    def save(self, path) -> Path:
+        """Write a checkpoint atomically (see :mod:`tinyquant.train.checkpoint`)."""
+        return save_checkpoint(path, self.state_dict())
+
+    def load(self, path) -> None:
+        """Restore a checkpoint; ``fit()`` then continues from the next epoch."""
+        self.load_state_dict(load_checkpoint(path))
