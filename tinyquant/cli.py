@@ -81,8 +81,21 @@ def _build_schedule(args, steps_per_epoch: int):
     return optim.linear_warmup(warmup, then=main) if warmup > 0 else main
 
 
-def run_train(args) -> dict:
-    """Build everything from parsed ``args``, train, and return the final metrics."""
+def train_namespace(**overrides) -> argparse.Namespace:
+    """The ``tinyquant train`` defaults, with ``overrides`` (keys as in the Namespace,
+    e.g. ``batch_size=32``); an unknown key raises a ValueError naming it."""
+    args = build_train_parser(argparse.ArgumentParser(prog="tinyquant train")).parse_args([])
+    for key, value in overrides.items():
+        if not hasattr(args, key):
+            raise ValueError(
+                f"unknown training option {key!r}; known: {', '.join(sorted(vars(args)))}"
+            )
+        setattr(args, key, value)
+    return args
+
+
+def run_train(args) -> list[dict]:
+    """Build everything from parsed ``args``, train, and return the per-epoch history."""
     from . import optim
     from .data import DataLoader, get_dataset
     from .data.augment import standard_augmentation
@@ -132,7 +145,7 @@ def run_train(args) -> dict:
     final = trainer.history[-1]
     (out / "history.json").write_text(json.dumps(trainer.history, indent=1))
     print(f"test accuracy {final['test_accuracy']:.4f}; checkpoint and history in {out}/")
-    return final
+    return trainer.history
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 def _check_batch(x, rng, where: str, min_ndim: int):
     if not isinstance(x, np.ndarray) or x.ndim < min_ndim:
         raise ValueError(f"{where}: x must be an ndarray with at least {min_ndim} dimensions "
-                         f"(batch first), got {type(x).__name__} of shape {getattr(x, 'shape', None)}")
+                         f"(batch first), got {type(x).__name__} of shape "
+                         f"{getattr(x, 'shape', None)}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{where}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
 

@@ -86,10 +86,10 @@ def check_seed(seed, where: str) -> int:
 def stratified_split(labels, test_fraction: float, seed: int):
     """Indices ``(train_idx, test_idx)`` of a seeded split that keeps class proportions.
 
-    Each class ``c`` with ``n_c`` samples sends ``round(n_c * test_fraction)`` of them,
-    clipped to ``[1, n_c - 1]``, to the test set, chosen uniformly at random with
-    ``np.random.default_rng(seed)``. Both index arrays are returned sorted, so the split
-    does not also shuffle (shuffling is the DataLoader's job).
+    Each class ``c`` with ``n_c`` samples sends ``round(n_c * test_fraction)`` of them
+    (half to even, as ``np.round``), clipped to ``[1, n_c - 1]``, to the test set,
+    chosen uniformly at random with ``np.random.default_rng(seed)``. Both index arrays
+    are returned sorted, so the split does not also shuffle (that is the DataLoader's job).
 
     Vectorized: shuffle once, stable-sort by label, and take the first ``n_test_c`` of
     each class's run.
@@ -150,8 +150,9 @@ def _needs_directory(loader, name):
 
 
 def _registry() -> dict:
-    """Name -> loader. Built on demand so importing tinyquant.data imports no loaders'
-    heavy dependencies (scikit-learn, mnist1d)."""
+    """Name -> loader. Built on demand: the loader modules import :class:`Dataset` from
+    this one, so a module-level table here would be a circular import. (The loaders in
+    turn import scikit-learn and mnist1d only when called.)"""
     from .cifar import load_cifar10
     from .digits import load_digits
     from .idx import load_mnist
