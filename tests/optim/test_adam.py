@@ -51,7 +51,8 @@ def test_first_step_moves_each_coordinate_by_lr_g_over_abs_g_plus_eps(data, shap
 
 @settings(max_examples=30, deadline=None)
 @given(st.data(), shapes, lrs, betas, betas, epss, st.integers(1, 6))
-def test_a_constant_gradient_moves_the_parameter_equally_every_step(data, shape, lr, b1, b2, eps, k):
+def test_a_constant_gradient_moves_the_parameter_equally_every_step(
+        data, shape, lr, b1, b2, eps, k):
     p0, g = data.draw(arrays(shape)), data.draw(arrays(shape))
     p = Param(p0)
     opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps)

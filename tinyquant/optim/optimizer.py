@@ -100,9 +100,10 @@ class Optimizer:
         for p in params:
             data = getattr(p, "data", None)
             if not isinstance(data, np.ndarray) or not np.issubdtype(data.dtype, np.floating):
+                got = f"{type(data).__name__} of dtype {data.dtype}" if isinstance(
+                    data, np.ndarray) else type(data).__name__
                 raise TypeError(f"{where}: a parameter needs a floating-point np.ndarray "
-                                f"`.data`, got {type(p).__name__} with data {type(data).__name__}"
-                                f"{'' if data is None else ' of dtype ' + str(getattr(data, 'dtype', '?'))}")
+                                f"`.data`, got {type(p).__name__} with data {got}")
             if id(p) in seen:
                 raise ValueError(f"{where}: a parameter appears more than once across groups")
             seen.add(id(p))
@@ -173,61 +174,40 @@ class Optimizer:
     def load_state_dict(self, state_dict: Mapping[str, np.ndarray]) -> None:
         """Restore ``state_dict()`` output exactly; nothing changes if a check fails.
 
-        Checked: the number of groups and of parameters in each, every hyperparameter key
-        present and valid, state names known and state arrays shaped like their parameter.
-        State arrays are copied and cast to the parameter's dtype.
+        Checked, in this order: every key is ``group{g}.{hyperparameter}`` or
+        ``state.{i}.{name}``; each group lists the same parameter indices as this optimizer's
+        (so the parameter count per group matches); every hyperparameter is present, known
+        and valid; state names are known, complete per parameter and shaped like their
+        parameter. State arrays are copied and cast to the parameter's dtype.
         """
-        name = type(self).__name__
-        params = self._params()
-        groups: list[dict] = [{} for _ in self.param_groups]
-        states: dict[int, dict] = {}
+        name = f"{type(self).__name__}.load_state_dict"
+        saved_groups: dict[int, dict] = {}
+        saved_state: dict[int, dict] = {}
         for key in state_dict:
-            value = np.asarray(state_dict[key])
             head, _, rest = key.partition(".")
+            index, _, field = rest.partition(".")
             if head.startswith("group") and head[5:].isdigit() and rest:
-                g = int(head[5:])
-                if g >= len(groups):
-                    raise ValueError(f"{name}.load_state_dict: key {key!r} names group {g} but "
-                                     f"the optimizer has {len(groups)} group(s)")
-                groups[g][rest] = value
-            elif head == "state" and rest.partition(".")[0].isdigit() and rest.partition(".")[2]:
-                i_text, _, sname = rest.partition(".")
-                i = int(i_text)
-                if i >= len(params):
-                    raise ValueError(f"{name}.load_state_dict: key {key!r} names parameter {i} "
-                                     f"but the optimizer has {len(params)} parameters")
-                if sname not in self.state_names:
-                    raise ValueError(f"{name}.load_state_dict: unknown state {sname!r} in "
-                                     f"{key!r}; expected one of {list(self.state_names)}")
-                target = params[i].data
-                if sname in self.scalar_state:
-                    if value.shape != ():
-                        raise ValueError(f"{name}.load_state_dict: {key!r} must be 0-d, got "
-                                         f"shape {value.shape}")
-                    value = value.item()
-                elif value.shape != target.shape:
-                    raise ValueError(f"{name}.load_state_dict: {key!r} has shape {value.shape} "
-                                     f"but parameter {i} has shape {target.shape}")
-                else:
-                    value = value.astype(target.dtype, copy=True)
-                states.setdefault(i, {})[sname] = value
+                saved_groups.setdefault(int(head[5:]), {})[rest] = np.asarray(state_dict[key])
+            elif head == "state" and index.isdigit() and field:
+                saved_state.setdefault(int(index), {})[field] = np.asarray(state_dict[key])
             else:
-                raise ValueError(f"{name}.load_state_dict: unexpected key {key!r}")
-        for i, state in states.items():
-            if set(state) != set(self.state_names):
-                raise ValueError(f"{name}.load_state_dict: parameter {i} has state "
-                                 f"{sorted(state)}; expected all of {sorted(self.state_names)}")
-        new_groups = []
-        for g, (saved, group) in enumerate(zip(groups, self.param_groups)):
-            where = f"{name}.load_state_dict: group {g}"
-            first = sum(len(h["params"]) for h in self.param_groups[:g])
+                raise ValueError(f"{name}: unexpected key {key!r}; expected 'group<g>.<name>' "
+                                 f"or 'state.<i>.<name>'")
+        extra = sorted(set(saved_groups) - set(range(len(self.param_groups))))
+        if extra:
+            raise ValueError(f"{name}: the state dict has group {extra[0]} but the optimizer "
+                             f"has {len(self.param_groups)} group(s)")
+
+        new_groups, first = [], 0
+        for g, group in enumerate(self.param_groups):
+            where = f"{name}: group {g}"
+            saved = dict(saved_groups.get(g, {}))
             expected = np.arange(first, first + len(group["params"]))
-            saved_params = saved.pop("params", None)
-            if saved_params is None or not np.array_equal(saved_params, expected):
-                listed = "no" if saved_params is None else str(saved_params.size)
+            listed = saved.pop("params", None)
+            if listed is None or not np.array_equal(listed, expected):
                 raise ValueError(f"{where} holds {len(expected)} parameter(s) (indices "
-                                 f"{first}..{first + len(expected) - 1}) but the state dict "
-                                 f"lists {listed} for it")
+                                 f"{first}..{expected[-1]}) but the state dict lists "
+                                 f"{'no' if listed is None else listed.size} for it")
             missing = set(self.defaults) - set(saved)
             if missing:
                 raise ValueError(f"{where}: missing hyperparameter(s) {sorted(missing)}")
@@ -237,7 +217,32 @@ class Optimizer:
             hyper = {k: (v.item() if v.ndim == 0 else tuple(v.tolist())) for k, v in saved.items()}
             hyper.update(self._check_group(hyper, where))
             new_groups.append(hyper)
+            first += len(group["params"])
+
+        params = self._params()
+        new_state: dict[int, dict] = {}
+        for i, saved in sorted(saved_state.items()):
+            if i >= len(params):
+                raise ValueError(f"{name}: the state dict has state for parameter {i} but the "
+                                 f"optimizer has {len(params)} parameters")
+            if set(saved) != set(self.state_names):
+                raise ValueError(f"{name}: parameter {i} has state {sorted(saved)}; expected "
+                                 f"all of {sorted(self.state_names)}")
+            target = params[i].data
+            for field, value in saved.items():
+                if field in self.scalar_state:
+                    if value.shape != ():
+                        raise ValueError(f"{name}: 'state.{i}.{field}' must be 0-d, got shape "
+                                         f"{value.shape}")
+                    value = value.item()
+                elif value.shape != target.shape:
+                    raise ValueError(f"{name}: 'state.{i}.{field}' has shape {value.shape} but "
+                                     f"parameter {i} has shape {target.shape}")
+                else:
+                    value = value.astype(target.dtype, copy=True)
+                new_state.setdefault(i, {})[field] = value
+
         for group, hyper in zip(self.param_groups, new_groups):
             group.pop("initial_lr", None)
             group.update(hyper)
-        self.state = states
+        self.state = new_state

@@ -7,7 +7,7 @@ optimizer updates already done and update number s (from 0) uses lr * f(s). To s
 per epoch instead, call ``scheduler.step()`` once per epoch and give the lengths in epochs.
 
     constant(value=1.0)                     f(s) = value
-    step_decay(step_size, gamma)            f(s) = gamma ** (s // step_size)
+    step_decay(step_size, gamma)            f(s) = gamma ** (s // step_size),  gamma in [0, 1]
     multistep(milestones, gamma)            f(s) = gamma ** #{milestones m <= s}
     cosine(total_steps, final_factor=0)     f(s) = ff + (1 - ff) * (1 + cos(pi * s / T)) / 2
                                                    for s <= T, and ff after T (no restart)
@@ -89,7 +89,7 @@ class Constant(Schedule):
 class StepDecay(Schedule):
     def __init__(self, step_size: int, gamma: float):
         self.step_size = _check_int("step_decay", "step_size", step_size, 1)
-        self.gamma = check_real("step_decay", "gamma", gamma)
+        self.gamma = check_real("step_decay", "gamma", gamma, 0.0, 1.0)
 
     def _factor(self, step):
         return self.gamma ** (step // self.step_size)
@@ -101,7 +101,7 @@ class StepDecay(Schedule):
 class MultiStep(Schedule):
     def __init__(self, milestones, gamma: float):
         self.milestones = _check_milestones("multistep", milestones)
-        self.gamma = check_real("multistep", "gamma", gamma)
+        self.gamma = check_real("multistep", "gamma", gamma, 0.0, 1.0)
 
     def _factor(self, step):
         return self.gamma ** bisect.bisect_right(self.milestones, step)
@@ -126,7 +126,8 @@ class Cosine(Schedule):
 class LinearWarmup(Schedule):
     def __init__(self, warmup_steps: int, then: Schedule | None = None, start_factor: float = 0.0):
         self.warmup_steps = _check_int("linear_warmup", "warmup_steps", warmup_steps, 0)
-        self.then = Constant(1.0) if then is None else _check_schedule("linear_warmup", "then", then)
+        then = Constant(1.0) if then is None else then
+        self.then = _check_schedule("linear_warmup", "then", then)
         self.start_factor = check_real("linear_warmup", "start_factor", start_factor, 0.0, 1.0)
 
     def _factor(self, step):
