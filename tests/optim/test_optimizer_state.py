@@ -187,7 +187,7 @@ def test_adam_state_must_be_complete_for_each_parameter():
     (3, TypeError, r"params must be iterable, got int"),
     ([{"params": [Param([1.0])]}, Param([2.0])], TypeError, r"mixes param-group dicts and bare"),
     ([{"params": [Param([1.0])], "betas": (0.9, 0.99)}], ValueError,
-     r"param group 0: unknown key\(s\) \['betas'\]; expected 'params' and any of"),
+     r"param group 0: unknown key\(s\) \['betas'\]; expected 'params', an optional 'name' and any of"),
     ([{"params": []}], ValueError, r"param group 0: got an empty parameter list"),
     ([{"lr": 0.1}], TypeError, r"must be a dict with a 'params' key"),
     ([Param(np.array([1, 2]))], TypeError, r"floating-point np\.ndarray `\.data`.*dtype int64"),
@@ -218,3 +218,16 @@ def test_add_param_group_fills_defaults():
     group = opt.param_groups[1]
     assert (group["lr"], group["betas"], group["eps"], group["weight_decay"]) == (
         0.01, (0.9, 0.999), 1e-8, 0.1)
+
+
+def test_param_groups_may_carry_a_name_that_survives_a_state_dict_round_trip():
+    from tinyquant import optim as _optim
+
+    a, b = Param(np.ones(2)), Param(np.ones(3))
+    groups = [{"params": [a], "name": "weights"},
+              {"params": [b], "name": "thresholds", "weight_decay": 0.0}]
+    opt = _optim.SGD(groups, lr=0.1, weight_decay=1e-4)
+    twin = _optim.SGD([dict(g) for g in groups], lr=0.1)
+    twin.load_state_dict(opt.state_dict())
+    assert [g["name"] for g in twin.param_groups] == ["weights", "thresholds"]
+    assert twin.param_groups[0]["weight_decay"] == 1e-4

@@ -88,9 +88,9 @@ class Optimizer:
         where = f"{name}: param group {len(self.param_groups)}"
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"{where}: must be a dict with a 'params' key, got {group!r}")
-        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr", "name"}
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; expected 'params' "
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; expected 'params', an optional 'name' "
                              f"and any of {sorted(self.defaults)}")
         params = group["params"]
         params = [params] if hasattr(params, "data") else list(params)
@@ -211,7 +211,7 @@ class Optimizer:
             missing = set(self.defaults) - set(saved)
             if missing:
                 raise ValueError(f"{where}: missing hyperparameter(s) {sorted(missing)}")
-            unknown = set(saved) - set(self.defaults) - {"initial_lr"}
+            unknown = set(saved) - set(self.defaults) - {"initial_lr", "name"}
             if unknown:
                 raise ValueError(f"{where}: unknown hyperparameter(s) {sorted(unknown)}")
             hyper = {k: (v.item() if v.ndim == 0 else tuple(v.tolist())) for k, v in saved.items()}
