@@ -1,0 +1,222 @@
+"""SR as a Markov chain (seed 002 §5.2): exact transition matrix, limit chain, mixing times."""
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toy_problems.markov import (
+    limit_rate_matrix,
+    limit_transition_matrix,
+    mixing_time,
+    printed_limit_rate_matrix,
+    sr_transition_matrix,
+    stationary_distribution,
+    three_state_example,
+    tv_distance,
+    up_move_probability,
+)
+from toy_problems.noise_laws import GaussianNoise, ScipyNoise
+from toy_problems.toy_1d import grad, grid_points
+
+alphas = st.floats(1e-4, 3.0)
+sigmas = st.floats(0.0, 5.0)
+deltas = st.sampled_from([0.25, 0.5, 0.7, 1.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(alpha=alphas, sigma=sigmas, delta=deltas)
+def test_transition_matrix_is_nonnegative_with_unit_row_sums(alpha, sigma, delta):
+    T = sr_transition_matrix(alpha, sigma=sigma, delta=delta)
+    assert T.shape == (grid_points(delta).size,) * 2
+    assert T.min() >= 0.0
+    np.testing.assert_allclose(T.sum(axis=1), 1.0, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(alpha=alphas, sigma=st.floats(0.5, 5.0), delta=deltas)
+def test_stationary_distribution_is_a_fixed_point(alpha, sigma, delta):
+    # σ ≥ 0.5: for smaller σ (e.g. σ = Δ = 0.25) the uphill transition probabilities underflow
+    # to 0 and the chain is numerically reducible, which stationary_distribution reports
+    T = sr_transition_matrix(alpha, sigma=sigma, delta=delta)
+    pi = stationary_distribution(T)
+    assert pi.min() >= 0 and abs(pi.sum() - 1) < 1e-12
+    np.testing.assert_allclose(pi @ T, pi, atol=1e-10)
+
+
+def _monte_carlo_rows(alpha, sigma, delta, n, seed, noise_sampler=None):
+    """Single SR steps from every grid point, sampled directly (no use of the matrix code)."""
+    rng = np.random.default_rng(seed)
+    grid = grid_points(delta)
+    k = grid.size
+    x = np.repeat(grid, n)
+    xi = rng.standard_normal(x.size) if noise_sampler is None else noise_sampler(rng, x.size)
+    v = (x - alpha * (grad(x) + sigma * xi)) / delta
+    low = np.floor(v)
+    j = low + (rng.random(v.size) < v - low)
+    j = np.clip(j - np.rint(grid[0] / delta), 0, k - 1).astype(int)
+    counts = np.zeros((k, k))
+    np.add.at(counts, (np.repeat(np.arange(k), n), j), 1)
+    return counts / n
+
+
+@settings(max_examples=12, deadline=None)
+@given(alpha=st.floats(0.01, 2.0), sigma=st.floats(0.0, 4.0), delta=deltas, seed=st.integers(0, 2**16))
+def test_closed_form_matches_monte_carlo_single_steps(alpha, sigma, delta, seed):
+    n = 20_000
+    T = sr_transition_matrix(alpha, sigma=sigma, delta=delta)
+    emp = _monte_carlo_rows(alpha, sigma, delta, n, seed)
+    # each entry is a binomial proportion: 6 standard deviations plus a floor for p ≈ 0
+    tol = 6 * np.sqrt(T * (1 - T) / n) + 6 / n
+    assert np.all(np.abs(emp - T) <= tol)
+
+
+@pytest.mark.parametrize("dist", [scipy.stats.laplace(scale=1 / np.sqrt(2)), scipy.stats.t(df=3, scale=1 / np.sqrt(3))])
+def test_quadrature_matrix_for_other_noise_laws_matches_monte_carlo(dist):
+    alpha, sigma, delta, n = 0.4, 2.0, 0.5, 40_000
+    T = sr_transition_matrix(alpha, sigma=sigma, delta=delta, noise=dist)
+    emp = _monte_carlo_rows(alpha, sigma, delta, n, 0, lambda rng, size: dist.rvs(size=size, random_state=rng))
+    tol = 6 * np.sqrt(T * (1 - T) / n) + 6 / n
+    assert np.all(np.abs(emp - T) <= tol)
+
+
+def test_quadrature_path_reproduces_the_gaussian_closed_form():
+    T_closed = sr_transition_matrix(0.3, sigma=1.5, noise=GaussianNoise())
+    T_quad = sr_transition_matrix(0.3, sigma=1.5, noise=ScipyNoise(scipy.stats.norm()))
+    np.testing.assert_allclose(T_quad, T_closed, atol=1e-9)
+
+
+def test_laplace_ramp_matches_its_closed_form():
+    # J(b) = E[(b − ξ)⁺] for Laplace(0, s): s/2 e^{b/s} for b < 0, b + s/2 e^{−b/s} for b ≥ 0 (by hand)
+    s = 0.8
+    b = np.linspace(-6, 6, 25)
+    exact = np.where(b < 0, s / 2 * np.exp(b / s), b + s / 2 * np.exp(-b / s))
+    np.testing.assert_allclose(ScipyNoise(scipy.stats.laplace(scale=s)).ramp(b), exact, atol=1e-8)
+
+
+def test_noise_law_with_nonzero_mean_is_rejected():
+    with pytest.raises(ValueError, match="mean 0"):
+        ScipyNoise(scipy.stats.norm(loc=1.0))
+
+
+def test_sigma_zero_transition_is_the_deterministic_hat_split():
+    # σ = 0 from w = 4.0: v = 4 − 0.1·f′(4) = 4 + 0.15 → up to 4.5 with probability 0.15/0.5 = 0.3
+    T = sr_transition_matrix(0.1, sigma=0.0)
+    i = 12
+    assert T[i, 13] == pytest.approx(0.3, abs=1e-12) and T[i, 12] == pytest.approx(0.7, abs=1e-12)
+
+
+def test_mass_leaving_the_domain_goes_to_the_end_points():
+    # from w = −2 with α = 2, σ = 0: v = −2 − 2·(−4) = 6 → grid point 6 exactly; α = 3 → v = 10 → clipped to 7
+    T = sr_transition_matrix(3.0, sigma=0.0)
+    assert T[0, -1] == pytest.approx(1.0)
+    # σ = 1: v = 10 − 3ξ ~ N(10, 3²); the end point 7 receives E[clip((v − 6.5)/0.5, 0, 1)],
+    # integrated here with scipy's quad, independently of the matrix code
+    from scipy import integrate, stats
+
+    expected = integrate.quad(lambda v: np.clip((v - 6.5) / 0.5, 0, 1) * stats.norm.pdf(v, 10, 3), -30, 50, points=[6.5, 7.0])[0]
+    T = sr_transition_matrix(3.0, sigma=1.0)
+    assert T[0, -1] == pytest.approx(expected, abs=1e-8)
+    assert T[-1, 0] > 0 and T[0, 0] > 0  # and mass below −2 lands on −2
+
+
+def test_limit_chain_is_stochastic_and_matches_the_derivation_by_hand():
+    U = limit_rate_matrix(sigma=0.0)
+    # σ = 0: Ũ[i, i+1] = (−f′)⁺/Δ, Ũ[i, i−1] = (f′)⁺/Δ; at w = 4.0, f′ = −1.5 → up rate 3.0
+    assert U[12, 13] == pytest.approx(3.0) and U[12, 11] == 0.0
+    T = limit_transition_matrix(sigma=2.0)
+    assert T.min() >= -1e-15
+    np.testing.assert_allclose(T.sum(axis=1), 1.0, atol=1e-12)
+    assert T.min() == pytest.approx(0.0, abs=1e-12)  # α₀ makes one diagonal entry zero
+
+
+@settings(max_examples=20, deadline=None)
+@given(sigma=st.floats(0.2, 4.0), frac=st.floats(0.01, 1.0))
+def test_limit_stationary_distribution_does_not_depend_on_alpha(sigma, frac):
+    T0 = limit_transition_matrix(sigma=sigma)
+    a0 = 1.0 / limit_rate_matrix(sigma=sigma).sum(axis=1).max()
+    T = limit_transition_matrix(frac * a0, sigma=sigma)
+    np.testing.assert_allclose(stationary_distribution(T), stationary_distribution(T0), atol=1e-10)
+
+
+def test_exact_chain_approaches_limit_chain_as_alpha_shrinks():
+    pi_lim = stationary_distribution(limit_transition_matrix(sigma=2.0))
+    tv = [tv_distance(stationary_distribution(sr_transition_matrix(a, sigma=2.0)), pi_lim) for a in (1.0, 0.3, 0.1, 0.03)]
+    assert tv[0] > tv[1] > tv[2] > tv[3] and tv[0] > 0.5 and tv[3] < 1e-9
+
+
+def test_t_noise_chain_approaches_limit_polynomially():
+    noise = scipy.stats.t(df=3, scale=1 / np.sqrt(3))
+    pi_lim = stationary_distribution(limit_transition_matrix(sigma=2.0, noise=noise))
+    tv = np.array([tv_distance(stationary_distribution(sr_transition_matrix(a, sigma=2.0, noise=noise)), pi_lim) for a in (0.1, 0.01, 0.001)])
+    assert np.all(np.diff(tv) < 0) and tv[-1] > 1e-9  # heavy tails: shrinking but not exponentially small
+
+
+def test_mixing_time_grows_like_one_over_alpha():
+    m = np.array([mixing_time(sr_transition_matrix(a, sigma=2.0), 0.25) for a in (0.1, 0.01, 0.001)])
+    assert m[0] < m[1] < m[2]
+    slope = np.polyfit(np.log([0.1, 0.01, 0.001]), np.log(m), 1)[0]
+    assert -1.05 < slope < -0.95
+
+
+def test_mixing_time_is_exactly_the_first_step_under_eps_by_brute_force():
+    T = sr_transition_matrix(0.3, sigma=2.0)
+    pi = stationary_distribution(T)
+    P, n = np.eye(T.shape[0]), 0
+    while tv_distance(P, pi).max() > 0.25:
+        P, n = P @ T, n + 1
+    assert mixing_time(T, 0.25) == n
+
+
+def test_three_state_example_halving_keeps_pi_and_slows_mixing():
+    T, Th = three_state_example()
+    np.testing.assert_allclose(np.diag(Th), 0.5 + 0.5 * np.diag(T))
+    np.testing.assert_allclose(stationary_distribution(T), stationary_distribution(Th), atol=1e-14)
+    assert mixing_time(Th, 0.01) > mixing_time(T, 0.01)
+
+
+def test_up_move_probability_is_alpha_independent_for_small_alpha():
+    a = up_move_probability(sr_transition_matrix(0.01, sigma=2.0))
+    b = up_move_probability(sr_transition_matrix(0.0001, sigma=2.0))
+    np.testing.assert_allclose(a, b, atol=1e-8)
+
+
+def test_printed_formula_has_negative_rates_and_absolute_version_climbs():
+    Up = printed_limit_rate_matrix(sigma=2.0)
+    assert Up.min() < 0
+    Ua = printed_limit_rate_matrix(sigma=2.0, absolute=True)
+    U = limit_rate_matrix(sigma=2.0)
+    # the |z| version is the derived Ũ with up and down rates swapped at each state
+    i = np.arange(18)
+    np.testing.assert_allclose(Ua[i, i + 1], np.maximum(U[i, i + 1] + grad(grid_points()[:-1]) / 0.5, 0), atol=1e-12)
+
+
+def test_stationary_distribution_rejects_reducible_chain():
+    with pytest.raises(ValueError, match="more than one"):
+        stationary_distribution(np.eye(3))
+    with pytest.raises(ValueError, match="more than one"):  # uphill probabilities underflow to 0
+        stationary_distribution(sr_transition_matrix(0.1, sigma=0.25, delta=0.25))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [(dict(alpha=0.0), "alpha"), (dict(alpha=-1.0), "alpha"), (dict(sigma=-0.1), "sigma"), (dict(delta=0.0), "delta"),
+     (dict(delta=-1.0), "delta"), (dict(domain=(1.0, 1.0)), "domain"), (dict(domain=(7.0, -2.0)), "domain"),
+     (dict(domain=()), "domain")],
+)
+def test_transition_matrix_rejects_bad_input(kwargs, match):
+    args = dict(alpha=0.1, sigma=1.0, delta=0.5, domain=(-2.0, 7.0))
+    args.update(kwargs)
+    alpha = args.pop("alpha")
+    with pytest.raises(ValueError, match=match):
+        sr_transition_matrix(alpha, **args)
+
+
+def test_matrix_checks_reject_non_stochastic_input():
+    with pytest.raises(ValueError, match="row-stochastic"):
+        stationary_distribution(np.array([[0.5, 0.6], [0.5, 0.5]]))
+    with pytest.raises(ValueError, match="eps"):
+        mixing_time(np.eye(2) * 0.5 + 0.25, eps=1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        limit_transition_matrix(10.0, sigma=2.0)
