@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from .im2col import col2im, im2col, output_size, pad2d
+from .im2col import buffers, col2im, im2col, output_size, pad2d
 
 # ------------------------------------------------------------------ checks
 
@@ -81,27 +81,33 @@ class Conv2dFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         o, c, kh, kw = weight.shape
-        n, ho, wo = x.shape[0], *(output_size(s, k, st, p) for s, k, st, p in
-                                  zip(x.shape[2:], (kh, kw), stride, padding))
-        cols = im2col(x, kh, kw, stride, padding)                # (N, C·kh·kw, Ho·Wo)
+        n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
+        cols = im2col(x, kh, kw, stride, padding,                # (N, C·kh·kw, Ho·Wo)
+                      out=buffers.take((n, c * kh * kw, ho * wo), x.dtype))
         y = weight.reshape(o, -1) @ cols                         # (N, O, Ho·Wo)
         if bias is not None:
             y += bias[:, None]
-        ctx.save_for_backward(weight, cols if ctx.needs_input_grad[1] else None)
+        if is_grad_enabled() and ctx.needs_input_grad[1]:
+            ctx.save_for_backward(weight, cols)                  # dW needs the columns
+        else:
+            ctx.save_for_backward(weight, None)
+            buffers.give(cols)
         ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
         return y.reshape(n, o, ho, wo)
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.stride is None:
+            raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
         weight, cols = ctx.saved
-        o, c, kh, kw = weight.shape
-        n = grad.shape[0]
-        g = grad.reshape(n, o, -1)                               # (N, O, Ho·Wo)
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
-            dx = _conv2d_input_grad(g.reshape(grad.shape), weight, ctx.x_shape, ctx.stride, ctx.padding)
+            dx = _conv2d_input_grad(grad, weight, ctx.x_shape, ctx.stride, ctx.padding)
         if ctx.needs_input_grad[1]:
+            g = grad.reshape(grad.shape[0], grad.shape[1], -1)   # (N, O, Ho·Wo)
             dw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)  # Σ_n dy[n]·cols[n]ᵀ
+            buffers.give(cols)
+            ctx.saved, ctx.stride = (), None                     # the columns are reused from now on
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0, 2, 3))                        # Σ over batch and pixels
         return dx, dw, db
@@ -110,15 +116,21 @@ class Conv2dFunction(Function):
 def _conv2d_input_grad(grad, weight, x_shape, stride, padding):
     """dL/dx of the convolution: a flipped-kernel convolution (stride 1) or col2im."""
     o, c, kh, kw = weight.shape
-    (ph, pw), h, w = padding, *x_shape[2:]
+    (ph, pw), n, (h, w) = padding, grad.shape[0], x_shape[2:]
     if stride == (1, 1):
         # dx[n, c, h, w] = Σ_{o, i, j} dy_pad[n, o, h + i, w + j] · W[o, c, kh−1−i, kw−1−j]
         flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
-        g = _pad_or_crop(grad, kh - 1 - ph, kw - 1 - pw)
-        dx = flipped @ im2col(g, kh, kw)                         # (N, C, H·W)
+        dcols = im2col(_pad_or_crop(grad, kh - 1 - ph, kw - 1 - pw), kh, kw,
+                       out=buffers.take((n, o * kh * kw, h * w), grad.dtype))
+        dx = flipped @ dcols                                     # (N, C, H·W)
+        buffers.give(dcols)
         return dx.reshape(x_shape)
-    dcols = weight.reshape(o, -1).T @ grad.reshape(grad.shape[0], o, -1)  # (N, C·kh·kw, Ho·Wo)
-    return col2im(dcols, x_shape, kh, kw, stride, padding)
+    g = grad.reshape(n, o, -1)
+    dcols = np.matmul(weight.reshape(o, -1).T, g,                # (N, C·kh·kw, Ho·Wo)
+                      out=buffers.take((n, c * kh * kw, g.shape[2]), grad.dtype))
+    dx = col2im(dcols, x_shape, kh, kw, stride, padding)
+    buffers.give(dcols)
+    return dx
 
 
 def _pad_or_crop(a, ph: int, pw: int):

@@ -1,0 +1,307 @@
+"""Benchmark: tinyquant conv2d forward+backward on ResNet-20's layers, and a ResNet-20 step.
+
+    python benchmarks/bench_conv.py            # full run (a few minutes)
+    python benchmarks/bench_conv.py --quick    # fewer repetitions, a smoke test
+
+For each ResNet-20 convolution shape at batch 128, float32 (3×3, padding 1), side by side
+in one run: median time of forward + backward (dx and dW), GFLOP/s, the fraction of the
+machine's matmul throughput on the same three GEMM sizes (np.matmul timed in this run), and
+the ratio to PyTorch with the same number of threads. tinyquant and PyTorch are timed
+alternately, repetition by repetition, after waiting for the CPUs to be idle, because these
+machines are shared and absolute times drift (PERF.md). Then one full ResNet-20 training step
+(forward, cross-entropy, backward, SGD step) against PyTorch's own ResNet-20 written below.
+Targets: each conv layer within 2× of PyTorch, the ResNet-20 step within 2.5×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import tinyquant as tq  # noqa: E402
+from tinyquant.nn.convolution import conv2d  # noqa: E402
+
+THREADS = 2
+BATCH = 128
+# (name, in channels, out channels, input size, stride)
+LAYERS = [
+    ("stem 3→16, 32×32", 3, 16, 32, 1),
+    ("16→16, 32×32", 16, 16, 32, 1),
+    ("16→32, 32→16, s2", 16, 32, 32, 2),
+    ("32→32, 16×16", 32, 32, 16, 1),
+    ("32→64, 16→8, s2", 32, 64, 16, 2),
+    ("64→64, 8×8", 64, 64, 8, 1),
+]
+
+try:
+    import torch
+
+    torch.set_num_threads(THREADS)
+except ImportError:  # the comparison is optional; tinyquant never imports torch
+    torch = None
+
+
+# ------------------------------------------------------------------- timing helpers
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(total, busy) jiffies over all CPUs since boot, from /proc/stat."""
+    fields = list(map(int, open("/proc/stat").readline().split()[1:]))
+    total = sum(fields)
+    return total, total - fields[3] - fields[4]
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class OtherLoad:
+    """Fraction of the machine's CPU time used by *other* processes while the block ran."""
+
+    def __enter__(self):
+        self.start, self.own = _cpu_jiffies(), _own_cpu_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        total1, busy1 = _cpu_jiffies()
+        total, busy = total1 - self.start[0], busy1 - self.start[1]
+        tick = os.sysconf("SC_CLK_TCK")
+        own = (_own_cpu_seconds() - self.own) * tick
+        self.fraction = max(0.0, (busy - own) / max(total, 1))
+
+
+def wait_until_idle(threshold: float = 0.1, timeout: float = 60.0) -> None:
+    """Wait (at most ``timeout`` s) until other processes use < threshold of the CPUs."""
+    start = time.time()
+    while time.time() - start < timeout:
+        with OtherLoad() as load:
+            time.sleep(0.5)
+        if load.fraction < threshold:
+            return
+
+
+def once(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(fns: dict, reps: int, pause: float = 0.25) -> dict:
+    """Median seconds of each function, timed in turn repetition by repetition.
+
+    The pause lets the other library's worker threads stop spinning before the next timing
+    (OpenBLAS and OpenMP threads busy-wait for a while after each call).
+    """
+    for fn in fns.values():  # warm-up: first-touch allocations, thread pools
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            time.sleep(pause)
+            times[name].append(once(fn))
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def matmul_peak(reps: int) -> float:
+    """GFLOP/s of a 2048² float32 np.matmul, the machine's ceiling."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    t = alternate({"mm": lambda: a @ a}, reps)["mm"]
+    return 2 * 2048**3 / t / 1e9
+
+
+# ------------------------------------------------------------------- conv layers
+
+
+def conv_case(c_in, c_out, size, stride, rng):
+    """tinyquant and torch closures for one layer's forward + backward, and its GEMM closure."""
+    x = rng.standard_normal((BATCH, c_in, size, size), dtype=np.float32)
+    w = (rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2 / (9 * c_in))).astype(np.float32)
+    out = (size + 2 - 3) // stride + 1
+    g = rng.standard_normal((BATCH, c_out, out, out), dtype=np.float32)
+    X, W = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
+
+    def ours():
+        X.grad = W.grad = None
+        conv2d(X, W, stride=stride, padding=1).backward(g)
+
+    # the three GEMMs conv2d makes (forward, dW, dx), alone, on the same shapes and layouts
+    k, hw, ho_wo = c_in * 9, size * size, out * out
+    wm = w.reshape(c_out, k)
+    cols = rng.standard_normal((BATCH, k, ho_wo), dtype=np.float32)
+    gm = g.reshape(BATCH, c_out, ho_wo)
+    gcols = rng.standard_normal((BATCH, c_out * 9, hw), dtype=np.float32) if stride == 1 else None
+    flipped = rng.standard_normal((c_in, c_out * 9), dtype=np.float32)
+
+    def gemms():
+        wm @ cols                                   # forward  (O, CKK)·(N, CKK, HoWo)
+        np.matmul(gm, cols.transpose(0, 2, 1))      # dW       (N, O, HoWo)·(N, HoWo, CKK)
+        if stride == 1:
+            flipped @ gcols                         # dx       (C, O·k·k)·(N, O·k·k, HW)
+        else:
+            wm.T @ gm                               # dx cols  (CKK, O)·(N, O, HoWo)
+
+    fns = {"tinyquant": ours, "matmul": gemms}
+    if torch is not None:
+        tx, tw, tg = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True), torch.tensor(g)
+
+        def theirs():
+            tx.grad = tw.grad = None
+            torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1).backward(tg)
+
+        fns["torch"] = theirs
+    flops = 3 * 2 * BATCH * c_out * k * ho_wo  # forward, dW and dx: one GEMM's worth each
+    return fns, flops
+
+
+def bench_layers(reps: int, rng) -> list[dict]:
+    rows = []
+    for name, c_in, c_out, size, stride in LAYERS:
+        fns, flops = conv_case(c_in, c_out, size, stride, rng)
+        wait_until_idle()
+        with OtherLoad() as load:
+            t = alternate(fns, reps)
+        row = dict(name=name, ms=t["tinyquant"] * 1e3, gflops=flops / t["tinyquant"] / 1e9,
+                   of_matmul=t["matmul"] / t["tinyquant"], busy=load.fraction)
+        if "torch" in t:
+            row.update(torch_ms=t["torch"] * 1e3, ratio=t["tinyquant"] / t["torch"])
+        rows.append(row)
+        print(_layer_line(row), flush=True)
+    return rows
+
+
+def _layer_line(r) -> str:
+    torch_part = f"{r['torch_ms']:8.1f} | {r['ratio']:5.2f}×" if "torch_ms" in r else "– | –"
+    return (f"| {r['name']:<18} | {r['ms']:8.1f} | {r['gflops']:6.1f} | {r['of_matmul']:5.0%} | "
+            f"{torch_part} | {r['busy']:4.0%} |")
+
+
+# ------------------------------------------------------------------- ResNet-20 step
+
+
+def torch_resnet20():
+    """PyTorch ResNet-20 (He et al. 2016, CIFAR, option-A shortcuts), as tinyquant.nn.models builds it."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.stride, self.extra = stride, cout - cin
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            short = x[:, :, :: self.stride, :: self.stride] if self.stride != 1 else x
+            if self.extra:
+                short = F.pad(short, (0, 0, 0, 0, 0, self.extra))  # zero channels appended
+            return F.relu(out + short)
+
+    class ResNet20(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            blocks, cin = [], 16
+            for stage, cout in enumerate((16, 32, 64)):
+                for i in range(3):
+                    blocks.append(Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
+                    cin = cout
+            self.blocks = nn.Sequential(*blocks)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            out = self.blocks(F.relu(self.bn1(self.conv1(x))))
+            return self.fc(out.mean(dim=(2, 3)))
+
+    return ResNet20()
+
+
+def resnet20_step_fns(rng):
+    """Closures for one training step of tinyquant's and (if importable) PyTorch's ResNet-20.
+
+    Returns None while ``tinyquant.nn.models.resnet20`` does not exist.
+    """
+    try:
+        from tinyquant.nn.models import resnet20
+        from tinyquant.optim import SGD
+    except ImportError:
+        return None
+    x = rng.standard_normal((BATCH, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, BATCH)
+    model = resnet20(rng=0)
+    model.train()
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    X = tq.Tensor(x)
+
+    def ours():
+        opt.zero_grad()
+        loss = tq.cross_entropy(model(X), y)
+        loss.backward()
+        opt.step()
+
+    fns = {"tinyquant": ours}
+    if torch is not None:
+        tmodel = torch_resnet20().train()
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9)
+        tx, ty = torch.tensor(x), torch.tensor(y)
+
+        def theirs():
+            topt.zero_grad()
+            torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
+            topt.step()
+
+        fns["torch"] = theirs
+    return fns
+
+
+def bench_step(reps: int, rng) -> dict | None:
+    fns = resnet20_step_fns(rng)
+    if fns is None:
+        print("ResNet-20 step: tinyquant.nn.models.resnet20 is not available yet; skipped")
+        return None
+    wait_until_idle()
+    with OtherLoad() as load:
+        t = alternate(fns, reps, pause=0.5)
+    row = dict(ms=t["tinyquant"] * 1e3, busy=load.fraction)
+    line = f"ResNet-20 training step, batch {BATCH}: tinyquant {row['ms']:.0f} ms ({BATCH / t['tinyquant']:.0f} img/s)"
+    if "torch" in t:
+        row.update(torch_ms=t["torch"] * 1e3, ratio=t["tinyquant"] / t["torch"])
+        line += f", torch {row['torch_ms']:.0f} ms ({BATCH / t['torch']:.0f} img/s), ratio {row['ratio']:.2f}×"
+    print(line + f" (other processes' load while timing {row['busy']:.0%})", flush=True)
+    return row
+
+
+# ------------------------------------------------------------------- main
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 11 (smoke test)")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per measurement")
+    args = parser.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 11)
+    rng = np.random.default_rng(0)
+    torch_info = f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "torch not installed"
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} | {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs | numpy {np.__version__} | {torch_info} | {reps} reps, median")
+    wait_until_idle()
+    print(f"np.matmul 2048² float32: {matmul_peak(reps):.0f} GFLOP/s")
+    print("| layer (batch 128, 3×3, pad 1) | tinyquant ms | GFLOP/s | of matmul | torch ms | ratio | other load |")
+    print("|---|---|---|---|---|---|---|")
+    bench_layers(reps, rng)
+    bench_step(max(3, reps // 2), rng)
+
+
+if __name__ == "__main__":
+    main()
