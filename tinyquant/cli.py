@@ -2,6 +2,10 @@
 
     tinyquant train [options]        train a model (default: small CNN on the embedded digits)
     tinyquant toy NAME [options]     run a theory-sandbox module (tables + figures)
+    tinyquant sweep STUDY.toml [--fast] [--workers N | --scheduler ADDRESS]
+                                     run a study's grid of training runs (resumable)
+    tinyquant report STUDY.toml [--fast]
+                                     the study's table (Markdown, CSV), tests and figure
 
 ``tinyquant train`` with no arguments trains ``digits_cnn`` on the 8×8 digits that
 scikit-learn ships, writes ``checkpoint.npz`` and ``history.json`` to ``--out`` and
@@ -157,7 +161,16 @@ def main(argv=None) -> int:
     toy = sub.add_parser("toy", help="theory sandbox: print tables, write figures")
     toy.add_argument("name", choices=sorted(TOYS))
     toy.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the module")
+    from .sweep.cli import (add_report_arguments, add_sweep_arguments, run_report_command,
+                            run_sweep_command)
+
+    add_sweep_arguments(sub.add_parser("sweep", help="run a study's grid of training runs (resumable)"))
+    add_report_arguments(sub.add_parser("report", help="a study's tables, significance tests and figure"))
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        return run_sweep_command(args)
+    if args.command == "report":
+        return run_report_command(args)
     if args.command == "train":
         run_train(args)
         return 0

@@ -1,0 +1,170 @@
+"""Run a study's grid in parallel worker processes, one JSON record per finished run.
+
+``run_sweep(study)`` submits every run that ``<out>/records.jsonl`` does not hold yet to a
+``concurrent.futures`` executor — local processes by default, a Dask cluster with
+``scheduler="tcp://host:port"``, or any executor you pass — and appends each record in
+the parent as its future completes (one writer, so lines never interleave). An
+interrupted sweep resumes: rerunning skips every recorded run id.
+
+Each run trains through ``tinyquant.cli.run_train`` (the one training loop) in its own
+folder ``<out>/runs/<run_id>/`` (checkpoint, ``history.json`` and the captured
+``train.log``); options the runner does not know pass through untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import socket
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .records import append_record, drop_torn_tail, read_records
+from .study import Study
+
+BROKEN_POOL_HINT = (" (a worker process died: out of memory, killed, or started from a script "
+                    "without an `if __name__ == '__main__':` guard or read from stdin, "
+                    "which spawned workers cannot re-import)")
+DASK_MISSING = ("--scheduler needs the optional Dask extra (pip install 'tinyquant[dask]'): "
+                "the package 'distributed' is not installed")
+
+
+def default_out(study: Study) -> Path:
+    """Where a study's records and run folders go unless told otherwise."""
+    return Path("out") / "studies" / study.name
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """Worker initializer: share the cores between workers instead of oversubscribing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return
+    threadpool_limits(limits=threads)
+
+
+def execute_run(config: dict, run_dir: str) -> dict:
+    """Train one configuration in ``run_dir`` (in a worker); return its timing and history.
+
+    The training's progress lines go to ``run_dir/train.log``, not to the worker's stdout.
+    """
+    from ..cli import run_train, train_namespace
+
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    args = train_namespace(**config, out=str(folder), resume=False, no_progress=True)
+    start = time.perf_counter()
+    with open(folder / "train.log", "w") as log, contextlib.redirect_stdout(log):
+        history = run_train(args)
+    return {"history": history, "wall_time": time.perf_counter() - start,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "host": socket.gethostname(), "pid": os.getpid()}
+
+
+@dataclass
+class SweepResult:
+    """What a call to ``run_sweep`` did: run ids executed (in completion order), skipped
+    because already recorded, and failed (id → error message)."""
+
+    records_path: Path
+    executed: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)
+
+
+def _open_executor(workers: int, scheduler: str | None):
+    """A fresh executor and the function that closes it (and its Dask client)."""
+    if scheduler is None:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        pool = ProcessPoolExecutor(max_workers=workers,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_limit_blas_threads, initargs=(threads,))
+
+        def close(wait: bool):
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+        return pool, close
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(DASK_MISSING) from None
+    client = Client(scheduler)
+    pool = client.get_executor(pure=False)  # two equal submissions are still two runs
+
+    def close(wait: bool):
+        pool.shutdown(wait=wait)
+        client.close()
+
+    return pool, close
+
+
+def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None = None,
+              executor: Executor | None = None, echo=print) -> SweepResult:
+    """Run every run of ``study`` not yet in ``<out>/records.jsonl``; return a SweepResult.
+
+    ``workers`` local processes (default 2), or the Dask scheduler at ``scheduler``, or a
+    ready ``executor`` that the caller owns (it is not shut down here). A run that raises is
+    reported in ``result.failed`` and the others carry on; ``echo`` prints progress.
+
+    Local workers are *spawned* (fresh interpreters, safe next to threads such as a Jupyter
+    kernel's or a Dask client's), so a script that calls ``run_sweep`` needs the
+    ``if __name__ == "__main__":`` guard, as with any ``multiprocessing`` code.
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if executor is not None and scheduler is not None:
+        raise ValueError("pass either executor or scheduler, not both "
+                         f"(scheduler={scheduler!r})")
+    out = Path(default_out(study) if out is None else out).resolve()
+    result = SweepResult(records_path=out / "records.jsonl")
+    drop_torn_tail(result.records_path)
+    recorded = {record["run_id"] for record in read_records(result.records_path)}
+    todo = [run for run in study.runs if run.run_id not in recorded]
+    result.skipped = [run.run_id for run in study.runs if run.run_id in recorded]
+    echo(f"{study.name} ({study.mode} mode): {len(study.runs)} runs, "
+         f"{len(result.skipped)} already recorded, {len(todo)} to run")
+    if not todo:
+        return result
+
+    pool, close = (executor, lambda wait: None) if executor is not None else \
+        _open_executor(workers, scheduler)
+    futures = {}
+    try:
+        for run in todo:
+            futures[pool.submit(execute_run, run.config, str(out / "runs" / run.run_id))] = run
+        for count, future in enumerate(as_completed(futures), start=1):
+            run = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as error:  # one broken run must not lose the others
+                result.failed[run.run_id] = f"{type(error).__name__}: {error}"
+                if isinstance(error, BrokenProcessPool):
+                    result.failed[run.run_id] += BROKEN_POOL_HINT
+                echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
+                     f"({result.failed[run.run_id]})")
+                continue
+            history = outcome["history"]
+            append_record(result.records_path, {
+                "run_id": run.run_id, "study": study.name, "mode": study.mode,
+                "setting": run.setting, "seed": run.seed, "baseline": study.baseline,
+                "metric": study.metric, "config": run.config, "history": history,
+                "final": history[-1], **{k: v for k, v in outcome.items() if k != "history"},
+            })
+            result.executed.append(run.run_id)
+            value = history[-1].get(study.metric, float("nan"))
+            echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
+                 f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        close(False)
+        raise
+    close(True)
+    if result.failed:
+        echo(f"{len(result.failed)} run(s) failed; rerun the sweep to retry them")
+    return result

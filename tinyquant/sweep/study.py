@@ -1,0 +1,268 @@
+"""A study file: read, validate, and expand into the runs of its grid.
+
+``load_study(path, fast=False)`` reads the TOML file with the standard library's
+``tomllib``, checks every key (each error names the file, the key and the problem) and
+returns a :class:`Study` whose ``runs`` are the resolved training configurations, one per
+(setting, seed). A run's identity is :func:`run_id`: a hash of its full resolved
+configuration (every ``tinyquant train`` option, defaults included) as sorted JSON, so the
+same configuration always gets the same id and a resumed sweep recognises it.
+
+The schema is documented in ``tinyquant/sweep/__init__.py`` and ``studies/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SECTIONS = {"study", "base", "grid", "fast"}
+STUDY_KEYS = {"name", "description", "claim", "full_runtime", "baseline", "metric"}
+STUDY_REQUIRED = ("name", "description", "claim", "full_runtime", "baseline")
+GRID_KEYS = {"seeds", "settings", "axes"}
+# options the runner sets itself; a study may not set them
+RUNNER_OPTIONS = {"seed": "the seeds come from [grid] seeds",
+                  "out": "the runner gives every run its own folder",
+                  "resume": "the runner skips recorded runs instead",
+                  "no_progress": "the runner hides progress bars"}
+
+
+class StudyError(ValueError):
+    """A malformed study file; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a study: a setting at a seed, with its resolved configuration."""
+
+    setting: str
+    seed: int
+    config: dict  # every tinyquant-train option except out / resume / no_progress
+    run_id: str
+
+
+@dataclass
+class Study:
+    """A validated study: its metadata and the runs of its grid (in the chosen mode)."""
+
+    path: Path
+    name: str
+    description: str
+    claim: str
+    full_runtime: str
+    baseline: str
+    metric: str
+    mode: str  # "fast" or "full"
+    settings: list = field(default_factory=list)  # setting names, in file order
+    runs: list = field(default_factory=list)  # Run objects, setting-major then seed
+
+
+def run_id(config: dict) -> str:
+    """A stable id for a resolved configuration: sha256 of its sorted JSON, 16 hex digits."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def training_options() -> dict:
+    """The ``tinyquant train`` argparse actions by destination (quantizer options included
+    once ``tinyquant.quant.config`` exists)."""
+    from ..cli import build_train_parser
+
+    parser = build_train_parser(argparse.ArgumentParser(prog="tinyquant train"))
+    return {a.dest: a for a in parser._actions if a.dest != "help"}
+
+
+def _check_option(where: str, key: str, value, actions: dict):
+    """Validate one training option against its argparse action; return the value in
+    canonical form (ints given for float options become floats)."""
+    if key in RUNNER_OPTIONS:
+        raise StudyError(f"{where}: option {key!r} cannot be set in a study "
+                         f"({RUNNER_OPTIONS[key]})")
+    if key not in actions:
+        raise StudyError(f"{where}: unknown training option {key!r}; "
+                         f"known: {', '.join(sorted(set(actions) - set(RUNNER_OPTIONS)))}")
+    action = actions[key]
+    if action.nargs == 0 and isinstance(action.const, bool):  # store_true / store_false
+        expected = bool
+        ok = isinstance(value, bool)
+    elif action.type is int:
+        expected = int
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif action.type is float:
+        expected = float
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif action.type in (None, str):
+        expected = str
+        ok = isinstance(value, str)
+    else:  # a custom type function: let it judge the value, keep what the file says
+        expected, ok = action.type, True
+        try:
+            action.type(value if isinstance(value, str) else str(value))
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
+            raise StudyError(f"{where}: option {key!r} = {value!r} is invalid: {error}") from None
+    if not ok:
+        raise StudyError(f"{where}: option {key!r} = {value!r} has type "
+                         f"{type(value).__name__}; expected {expected.__name__}")
+    if action.choices is not None and value not in action.choices:
+        raise StudyError(f"{where}: option {key!r} = {value!r} is not one of "
+                         f"{sorted(action.choices)}")
+    return value
+
+
+def _check_table(where: str, value, allowed=None) -> dict:
+    if not isinstance(value, dict):
+        raise StudyError(f"{where} must be a table, got {type(value).__name__} {value!r}")
+    if allowed is not None:
+        unknown = sorted(set(value) - set(allowed))
+        if unknown:
+            raise StudyError(f"{where}: unknown key {unknown[0]!r}; "
+                             f"allowed: {', '.join(sorted(allowed))}")
+    return value
+
+
+def _check_options(where: str, table: dict, actions: dict) -> dict:
+    return {key: _check_option(f"{where}.{key}", key, value, actions)
+            for key, value in table.items()}
+
+
+def _check_seeds(where: str, seeds) -> list:
+    if not isinstance(seeds, list) or not seeds:
+        raise StudyError(f"{where} must be a non-empty list of integers, got {seeds!r}")
+    for seed in seeds:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise StudyError(f"{where} must hold non-negative integers, got {seed!r}")
+    if len(set(seeds)) != len(seeds):
+        raise StudyError(f"{where} repeats a seed: {seeds!r}")
+    return seeds
+
+
+def _format_value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _settings(where: str, grid: dict, actions: dict) -> list[tuple[str, dict]]:
+    """The grid's settings as (name, overrides): named settings or the product of axes."""
+    if ("settings" in grid) == ("axes" in grid):
+        raise StudyError(f"{where}: give exactly one of 'settings' (a list of named "
+                         f"[[grid.settings]]) or 'axes' (a table of option lists); "
+                         f"got {'both' if 'settings' in grid else 'neither'} (empty grid)")
+    if "settings" in grid:
+        items = grid["settings"]
+        if not isinstance(items, list) or not items:
+            raise StudyError(f"{where}.settings must be a non-empty list of tables "
+                             f"([[grid.settings]]), got {items!r} (empty grid)")
+        settings = []
+        for i, item in enumerate(items):
+            at = f"{where}.settings[{i}]"
+            _check_table(at, item)
+            name = item.get("name")
+            if not isinstance(name, str) or not name:
+                raise StudyError(f"{at}.name must be a non-empty string, got {name!r}")
+            overrides = {k: v for k, v in item.items() if k != "name"}
+            settings.append((name, _check_options(f"{at}", overrides, actions)))
+    else:
+        axes = _check_table(f"{where}.axes", grid["axes"])
+        if not axes:
+            raise StudyError(f"{where}.axes is empty (empty grid)")
+        for key, values in axes.items():
+            if not isinstance(values, list) or not values:
+                raise StudyError(f"{where}.axes.{key} must be a non-empty list of values, "
+                                 f"got {values!r} (empty grid)")
+        lists = {key: [_check_option(f"{where}.axes.{key}", key, v, actions) for v in values]
+                 for key, values in axes.items()}
+        settings = []
+        for combo in itertools.product(*lists.values()):
+            overrides = dict(zip(lists, combo))
+            name = ", ".join(f"{k}={_format_value(v)}" for k, v in overrides.items())
+            settings.append((name, overrides))
+    names = [name for name, _ in settings]
+    for name in names:
+        if names.count(name) > 1:
+            raise StudyError(f"{where}.settings: duplicate setting name {name!r}")
+    return settings
+
+
+def load_study(path, fast: bool = False) -> Study:
+    """Read and validate the study file at ``path``; ``fast`` applies its ``[fast]`` table."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise StudyError(f"study file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise StudyError(f"{path}: not valid TOML: {error}") from None
+    return study_from_dict(data, path, fast=fast)
+
+
+def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
+    """Validate a parsed study (``load_study`` minus the reading); errors name ``path``."""
+    path = Path(path)
+    f = str(path)
+    _check_table(f, data, SECTIONS)
+    for section in ("study", "base", "grid"):
+        if section not in data:
+            raise StudyError(f"{f}: missing section [{section}]")
+    actions = training_options()
+
+    meta = _check_table(f"{f}: [study]", data["study"], STUDY_KEYS)
+    for key in STUDY_REQUIRED:
+        if key not in meta:
+            raise StudyError(f"{f}: [study] is missing the key {key!r}")
+    for key in STUDY_KEYS & set(meta):
+        if not isinstance(meta[key], str) or not meta[key].strip():
+            raise StudyError(f"{f}: [study] {key} must be a non-empty string, got {meta[key]!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", meta["name"]):
+        raise StudyError(f"{f}: [study] name {meta['name']!r} must be a plain file name "
+                         f"(letters, digits, '_', '.', '-'); it names the output files")
+    metric = meta.get("metric", "test_accuracy")
+
+    base = _check_options(f"{f}: [base]", _check_table(f"{f}: [base]", data["base"]), actions)
+    grid = _check_table(f"{f}: [grid]", data["grid"], GRID_KEYS)
+    if "seeds" not in grid:
+        raise StudyError(f"{f}: [grid] is missing the key 'seeds'")
+    seeds = _check_seeds(f"{f}: [grid] seeds", grid["seeds"])
+    settings = _settings(f"{f}: [grid]", grid, actions)
+    names = [name for name, _ in settings]
+    if meta["baseline"] not in names:
+        raise StudyError(f"{f}: [study] baseline {meta['baseline']!r} is not among the "
+                         f"settings {names}")
+
+    fast_table = _check_table(f"{f}: [fast]", data.get("fast", {}))
+    fast_options = {k: v for k, v in fast_table.items() if k != "seeds"}
+    fast_options = _check_options(f"{f}: [fast]", fast_options, actions)
+    fast_seeds = (_check_seeds(f"{f}: [fast] seeds", fast_table["seeds"])
+                  if "seeds" in fast_table else seeds)
+    for name, overrides in settings:
+        clash = sorted(set(fast_options) & set(overrides))
+        if clash:
+            raise StudyError(f"{f}: [fast] sets {clash[0]!r}, which setting {name!r} also "
+                             f"sets; fast mode would erase the difference between settings")
+
+    defaults = {dest: action.default for dest, action in actions.items()
+                if dest not in RUNNER_OPTIONS}
+    runs, seen = [], {}
+    for name, overrides in settings:
+        for seed in (fast_seeds if fast else seeds):
+            config = {**defaults, **base, **(fast_options if fast else {}), **overrides,
+                      "seed": seed}
+            rid = run_id(config)
+            if rid in seen:
+                raise StudyError(f"{f}: settings {seen[rid]!r} and {name!r} resolve to the "
+                                 f"same training configuration")
+            seen[rid] = name
+            runs.append(Run(setting=name, seed=seed, config=config, run_id=rid))
+    return Study(path=path, name=meta["name"], description=meta["description"],
+                 claim=meta["claim"], full_runtime=meta["full_runtime"],
+                 baseline=meta["baseline"], metric=metric, mode="fast" if fast else "full",
+                 settings=names, runs=runs)
