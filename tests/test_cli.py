@@ -40,3 +40,17 @@ def test_resume_with_a_different_schedule_is_refused(tmp_path):
 def test_bad_arguments_get_a_clear_error(argv, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         main(argv + ["--out", str(tmp_path)])
+
+
+def test_init_from_starts_from_a_checkpoints_weights(tmp_path):
+    from tinyquant.train import load_checkpoint
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    base = ["train", "--no-progress", "--model", "mlp", "--epochs", "1"]
+    main(base + ["--out", str(first)])
+    trained = load_checkpoint(first / "checkpoint.npz")
+    main(base + ["--out", str(second), "--init-from", str(first / "checkpoint.npz"), "--lr", "0"])
+    again = load_checkpoint(second / "checkpoint.npz")
+    weights = [k for k in trained if k.startswith("model/") and k.endswith("weight")]
+    for key in weights:  # lr 0: the weights are exactly the loaded ones
+        assert (again[key] == trained[key]).all(), key

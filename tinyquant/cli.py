@@ -62,6 +62,9 @@ def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                         help="random crop (padding 4) and horizontal flip, for CIFAR-style images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="out/train", help="output directory")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from the model weights of a checkpoint (fine-tuning); "
+                             "loaded before quantizers are plugged in")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/checkpoint.npz if it exists")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -113,6 +116,11 @@ def run_train(args) -> list[dict]:
     data_kwargs = {"directory": args.data_dir} if args.data_dir else {}
     data = get_dataset(args.dataset, **data_kwargs)
     model = build_model(args.model, data.input_shape, data.num_classes, rng=args.seed)
+    if args.init_from:
+        from .train import load_checkpoint
+        from .train.checkpoint import split_prefix
+
+        model.load_state_dict(split_prefix(load_checkpoint(args.init_from), "model"))
     callbacks, regime, groups = [], None, None
     quant = _quant_config()
     if quant is not None:
