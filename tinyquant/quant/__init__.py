@@ -1,0 +1,43 @@
+"""Quantizers with their straight-through estimators, and the tools to train with them.
+
+* :mod:`~tinyquant.quant.ste` -- the STE registry (``get_ste``, ``STES``) and the staircase rule
+* :mod:`~tinyquant.quant.binary`, :mod:`~tinyquant.quant.ternary`, :mod:`~tinyquant.quant.uniform`
+  -- the quantizers, each a Module around one forward/backward Function
+* :mod:`~tinyquant.quant.registry` -- ``get_quantizer``, ``QUANTIZERS``
+* :mod:`~tinyquant.quant.rounding` -- seed 002's Qd and Qs on plain arrays
+* :mod:`~tinyquant.quant.schedules` -- every scheduled STE parameter, and its callback
+* :mod:`~tinyquant.quant.clipping`, :mod:`~tinyquant.quant.regimes`,
+  :mod:`~tinyquant.quant.diagnostics`, :mod:`~tinyquant.quant.config` -- quantized training
+"""
+
+from .base import Quantizer
+from .binary import XNOR, BinaryConnect, StochasticBinary
+from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer, list_quantizers
+from .rounding import deterministic_round, stochastic_round
+from .ste import STE, STES, get_ste, list_stes, staircase_derivative, ste_table
+from .ternary import (
+    TTQ,
+    TWN,
+    TruncatedGaussianTernary,
+    truncated_gaussian_scale,
+    truncated_gaussian_scale_grad,
+)
+from .uniform import (
+    LSQ,
+    DeterministicRounding,
+    DoReFa,
+    DoReFaActivation,
+    LSQActivation,
+    StochasticRounding,
+    UniQ,
+    UniQActivation,
+)
+
+__all__ = [
+    "ACTIVATION_QUANTIZERS", "BinaryConnect", "DeterministicRounding", "DoReFa", "DoReFaActivation",
+    "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "StochasticBinary",
+    "StochasticRounding", "TTQ", "TWN", "TruncatedGaussianTernary", "UniQ", "UniQActivation",
+    "XNOR", "deterministic_round", "get_quantizer", "get_ste", "list_quantizers", "list_stes",
+    "staircase_derivative", "ste_table", "stochastic_round", "truncated_gaussian_scale",
+    "truncated_gaussian_scale_grad",
+]

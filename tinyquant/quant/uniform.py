@@ -1,0 +1,398 @@
+"""Multi-bit uniform quantizers: UniQ (weights, activations), LSQ, DoReFa, and rounding on ΔZ.
+
+Notation (seed 003, §4.1): N reconstruction levels, step size Δ, clip_N(u) = min(max(u, 0), N − 1),
+⌊·⌉ rounding to the nearest integer with ties to even (``np.round``; the papers leave ties
+unspecified, and ties have probability zero for continuous inputs).
+
+* ``uniq``  Q_w(x) = ⌊clip_N((x + α)/Δ)⌉·Δ − α,  α = Δ·(N − 1)/2     (seed 003, eq. 3)
+            = q̂_w·Δ/2 with q̂_w = 2⌊clip_N((x + α)/Δ)⌉ − N + 1       (eq. 4)
+  Levels ±Δ/2, ±3Δ/2, …, ±α: an odd function of x. The paper's symmetric quantizer is
+  symmetric "in the strict sense" and does not have 0 as a level, and q̂_w is encoded in
+  ⌈log₂N⌉ bits with ±1 digits, which gives odd integers only: N must be *even*. An odd N
+  (whose grid would contain 0) raises a ValueError; use ``bits`` (N = 2^bits) or an even
+  ``levels``. Learned Δ with the gradient of eq. 6; Δ initialized to Δᵤ(N)·std(w) (eq. 9),
+  Δᵤ from the MSE-optimal step-size solver ``toy_problems.step_size.optimal_step_size``.
+* ``uniq_activation``  Q_a(x) = ⌊clip_N(x/Δ)⌉·Δ (eq. 5), levels 0, Δ, …, (N − 1)Δ;
+  Δ initialized to Δᵤ_a(N)·√(2E[x²]) (eq. 10), the maximum over the first ``init_batches``.
+* ``lsq``, ``lsq_activation``  LSQ (Esser et al. 2019): Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s,
+  semi-symmetric for weights (Q_n = 2^(b−1), Q_p = 2^(b−1) − 1), unsigned for activations
+  (Q_n = 0, Q_p = 2^b − 1); step gradient scaled by 1/√(N·Q_p); s initialized to
+  2·E|x|/√Q_p (seed 003, §5.2).
+* ``dorefa``  w_q = 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1 (seed 003, eq. 2), with
+  quantize_k(x) = ⌊x·(2^k − 1)⌉/(2^k − 1); ``dorefa_activation`` quantize_k(clip(x, 0, 1)).
+* ``deterministic_round``, ``stochastic_round``  seed 002's Qd (eq. 3) and Qs (eq. 5) on the
+  grid ΔZ, from :mod:`tinyquant.quant.rounding`, with the identity STE of BinaryConnect
+  (eq. 7: the gradient at Q(w_r) updates w_r).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..autograd import Function
+from ..rng import as_generator
+from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
+from .rounding import deterministic_round, stochastic_round
+from .ste import staircase_derivative
+
+
+def optimal_unit_step(levels: int, signal: str) -> float:
+    """Δᵤ(N): the MSE-optimal step for a unit-variance Gaussian (seed 003, eqs. 7–8, Table 1),
+    from the theory sandbox's solver (never a hard-coded table)."""
+    from toy_problems.step_size import optimal_step_size
+
+    return float(optimal_step_size(levels, distribution="gaussian", signal=signal))
+
+
+def symmetric_levels(owner: str, bits=None, levels=None) -> int:
+    """N for a symmetric quantizer: 2^bits, or ``levels`` which must be even and >= 2."""
+    if (bits is None) == (levels is None):
+        raise TypeError(f"{owner}: give exactly one of bits or levels, got bits={bits!r}, levels={levels!r}")
+    if bits is not None:
+        return 2 ** check_bits(owner, bits)
+    if isinstance(levels, bool) or not isinstance(levels, numbers.Integral):
+        raise TypeError(f"{owner}: levels must be an integer, got {levels!r}")
+    if levels < 2 or levels % 2:
+        raise ValueError(
+            f"{owner}: levels must be an even integer >= 2, got {levels}: seed 003's symmetric "
+            f"quantizer (eqs. 3-4) has the odd reconstruction levels q̂·Δ/2, q̂ = ±1, ±3, …, ±(N−1), "
+            f"and no level at 0; an odd N would put a level at 0 (use a ternary quantizer for that)")
+    return int(levels)
+
+
+# ------------------------------------------------------------------ UniQ
+
+
+class UniQWeightFunction(Function):
+    """Q_w(x) = ⌊clip_N((x + α)/Δ)⌉·Δ − α, α = Δ(N − 1)/2  (seed 003, eq. 3).
+
+    Backward, STE on ⌊·⌉ (unit derivative inside the clipping range):
+      ∂Q_w/∂x = 1[|x| < α]      (or, with an STE kernel, the staircase rule over the N − 1
+                                 thresholds (j + 1/2)Δ − α, heights Δ, width Δ/2)
+      ∂Q_w/∂Δ = −x/Δ + ⌊x/Δ − 1/2⌉ + 1/2   if |x| < α        (eq. 6, N even)
+              = sign(x)·(N − 1)/2            otherwise
+    Eq. 6 prints "sign(x)α" for the clipped branch; there Q_w = ±α = ±Δ(N − 1)/2, so the
+    derivative is sign(x)·α/Δ = sign(x)(N − 1)/2 (dimensionless, as it must be). Inside, we
+    compute the same value as ⌊u⌉ − (N − 1)/2 − x/Δ with u = (x + α)/Δ.
+    """
+
+    @staticmethod
+    def forward(ctx, x, step, levels=2, ste=None):
+        n1 = levels - 1
+        alpha = step * n1 / 2
+        r = np.round(np.clip((x + alpha) / step, 0, n1))                 # ⌊clip_N(·)⌉
+        ctx.save_for_backward(x, step, r)
+        ctx.levels, ctx.ste = levels, ste
+        return (r * step - alpha).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, step, r = ctx.saved
+        n1 = ctx.levels - 1
+        alpha = step * n1 / 2
+        inside = np.abs(x) < alpha
+        if ctx.ste is None:
+            dx = grad * inside
+        else:
+            thresholds = (np.arange(n1) + 0.5) * step - alpha
+            dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
+        dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * n1 / 2)   # eq. 6
+        return dx, np.sum(grad * dq_dstep)
+
+
+class UniQ(Quantizer):
+    """UniQ's symmetric uniform weight quantizer with a learnable step Δ (seed 003, §4).
+
+    N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
+    to Δᵤ(N)·std(w) (eq. 9). ``ste=None`` is the paper's STE; a registry name applies the
+    staircase rule (``"clipped"`` reproduces the paper's STE exactly).
+    """
+
+    name = "uniq"
+
+    def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None):
+        super().__init__(ste)
+        if levels is not None:
+            bits = None
+        self.num_levels = symmetric_levels(self.name, bits, levels)
+        self.step = scalar_parameter(1.0)
+
+    def initialize(self, w):
+        self.step.data[...] = optimal_unit_step(self.num_levels, "weight") * np.std(w)   # eq. 9
+
+    def forward(self, w):
+        check_tensor(self.name, w)
+        self.maybe_initialize(w.data)
+        step = self.step if self.step.dtype == w.dtype else self.step.astype(w.dtype)
+        return UniQWeightFunction.apply(w, step, levels=self.num_levels, ste=self.ste)
+
+    def scale(self, w):
+        return self.step.data * (self.num_levels - 1) / 2            # α, the largest level
+
+    def codes(self, w):
+        n1, step = self.num_levels - 1, float(self.step.data)
+        return 2 * np.round(np.clip((np.asarray(w) + step * n1 / 2) / step, 0, n1)).astype(np.int64) - n1
+
+    def extra_repr(self):
+        return f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
+
+
+class UniQActivationFunction(Function):
+    """Q_a(x) = ⌊clip_N(x/Δ)⌉·Δ  (seed 003, eq. 5).
+
+    Backward (STE on ⌊·⌉, derived like eq. 6):
+      ∂Q_a/∂x = 1[0 < x < (N − 1)Δ]
+      ∂Q_a/∂Δ = ⌊x/Δ⌉ − x/Δ   inside,   N − 1 for x ≥ (N − 1)Δ,   0 for x ≤ 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, step, levels=2, ste=None):
+        r = np.round(np.clip(x / step, 0, levels - 1))
+        ctx.save_for_backward(x, step, r)
+        ctx.levels, ctx.ste = levels, ste
+        return (r * step).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, step, r = ctx.saved
+        n1 = ctx.levels - 1
+        inside = (x > 0) & (x < n1 * step)
+        if ctx.ste is None:
+            dx = grad * inside
+        else:
+            thresholds = (np.arange(n1) + 0.5) * step
+            dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
+        dq_dstep = np.where(inside, r - x / step, np.where(x >= n1 * step, n1, 0.0))
+        return dx, np.sum(grad * dq_dstep)
+
+
+class UniQActivation(Quantizer):
+    """UniQ's activation quantizer (eq. 5): N = 2^bits levels 0, Δ, …, (N − 1)Δ.
+
+    Δ is initialized from the first ``init_batches`` training batches to
+    Δᵤ_a(N)·max_b √(2·E_b[x²]) (eq. 10; the maximum over batches as in §4.2).
+    """
+
+    name = "uniq_activation"
+
+    def __init__(self, bits: int = 2, ste=None, init_batches: int = 1):
+        super().__init__(ste)
+        self.num_levels = 2 ** check_bits(self.name, bits)
+        self.init_batches = int(init_batches)
+        self.step = scalar_parameter(1.0)
+        self.register_buffer("seen_batches", np.zeros((), dtype=np.int64))
+        self.register_buffer("sigma", np.zeros((), dtype=np.float64))
+
+    def maybe_initialize(self, x):
+        if self.training and int(self.seen_batches) < self.init_batches:
+            self.sigma[...] = max(float(self.sigma), math.sqrt(2 * np.mean(np.square(x, dtype=np.float64))))
+            self.step.data[...] = optimal_unit_step(self.num_levels, "activation") * self.sigma  # eq. 10
+            self.seen_batches[...] += 1
+            self.initialized[...] = True
+
+    def forward(self, x):
+        check_tensor(self.name, x)
+        self.observe(x.data)
+        self.maybe_initialize(x.data)
+        step = self.step if self.step.dtype == x.dtype else self.step.astype(x.dtype)
+        return UniQActivationFunction.apply(x, step, levels=self.num_levels, ste=self.ste)
+
+    def scale(self, x):
+        return self.step.data * (self.num_levels - 1)
+
+    def codes(self, x):
+        return np.round(np.clip(np.asarray(x) / self.step.data, 0, self.num_levels - 1)).astype(np.int64)
+
+
+# ------------------------------------------------------------------- LSQ
+
+
+class LSQFunction(Function):
+    """Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s  (LSQ, Esser et al. 2019, eqs. 1–2).
+
+    Backward (LSQ eq. 3, with the gradient scale g = 1/√(N·Q_p) of §2.2):
+      ∂Q/∂x = 1[−Q_n < x/s < Q_p]
+      ∂L/∂s = g · Σ_i g_i·{ ⌊x_i/s⌉ − x_i/s inside;  −Q_n below;  Q_p above }
+    """
+
+    @staticmethod
+    def forward(ctx, x, s, qn=1, qp=1, grad_scale=1.0):
+        v = x / s
+        r = np.round(np.clip(v, -qn, qp))
+        ctx.save_for_backward(v, r)
+        ctx.qn, ctx.qp, ctx.grad_scale = qn, qp, grad_scale
+        return (r * s).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        v, r = ctx.saved
+        inside = (v > -ctx.qn) & (v < ctx.qp)
+        dq_ds = np.where(inside, r - v, np.where(v <= -ctx.qn, -ctx.qn, ctx.qp))
+        return grad * inside, ctx.grad_scale * np.sum(grad * dq_ds)
+
+
+class LSQ(Quantizer):
+    """LSQ: learned step size s; ``signed=True`` (weights) is semi-symmetric, levels
+    −Q_n·s … Q_p·s with Q_n = 2^(b−1), Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0);
+    ``signed=False`` (activations) has levels 0 … (2^b − 1)·s. s initialized to 2·E|x|/√Q_p.
+    N in the gradient scale 1/√(N·Q_p) is the number of weights, or of features per sample.
+    """
+
+    name = "lsq"
+
+    def __init__(self, bits: int = 2, signed: bool = True):
+        super().__init__(None)
+        self.signed = bool(signed)
+        bits = check_bits(self.name if signed else "lsq_activation", bits, 2 if signed else 1)
+        self.qn, self.qp = (2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        self.num_levels = self.qn + self.qp + 1
+        self.s = scalar_parameter(1.0)
+
+    def initialize(self, x):
+        self.s.data[...] = 2 * np.mean(np.abs(x)) / math.sqrt(self.qp)
+
+    def forward(self, x):
+        check_tensor(self.name, x)
+        self.observe(x.data)
+        self.maybe_initialize(x.data)
+        n = x.size if self.signed else x.size // max(x.shape[0], 1)
+        s = self.s if self.s.dtype == x.dtype else self.s.astype(x.dtype)
+        return LSQFunction.apply(x, s, qn=self.qn, qp=self.qp, grad_scale=1 / math.sqrt(n * self.qp))
+
+    def scale(self, x):
+        return self.s.data * max(self.qn, self.qp)
+
+    def codes(self, x):
+        return np.round(np.clip(np.asarray(x) / self.s.data, -self.qn, self.qp)).astype(np.int64)
+
+
+class LSQActivation(LSQ):
+    name = "lsq_activation"
+
+    def __init__(self, bits: int = 2):
+        super().__init__(bits, signed=False)
+
+
+# ----------------------------------------------------------------- DoReFa
+
+
+class QuantizeK(Function):
+    """quantize_k(x) = ⌊x·(2^k − 1)⌉ / (2^k − 1) on [0, 1]; backward: identity (STE)."""
+
+    @staticmethod
+    def forward(ctx, x, bits=1):
+        n = 2**bits - 1
+        return (np.round(x * n) / n).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class DoReFa(Quantizer):
+    """DoReFa-Net weights (seed 003, eq. 2): 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1.
+
+    Built from graph ops (tanh, abs, max, division) around :class:`QuantizeK`, so the
+    gradient flows through the normalization by max|tanh(w)| exactly as in the paper's
+    TensorFlow code. 2^k levels in [−1, 1], symmetric.
+    """
+
+    name = "dorefa"
+
+    def __init__(self, bits: int = 2):
+        super().__init__(None)
+        self.bits = check_bits(self.name, bits)
+        self.num_levels = 2**self.bits
+
+    def forward(self, w):
+        check_tensor(self.name, w)
+        t = w.tanh()
+        x = t / (t.abs().max() * 2) + 0.5
+        return QuantizeK.apply(x, bits=self.bits) * 2 - 1
+
+    def scale(self, w):
+        return np.ones((), dtype=np.asarray(w).dtype)
+
+    def codes(self, w):
+        return np.round((self.quantize(w) + 1) / 2 * (2**self.bits - 1)).astype(np.int64)
+
+
+class DoReFaActivation(Quantizer):
+    """DoReFa-Net activations: quantize_k(clip(x, 0, 1)); gradient 1 on 0 < x < 1."""
+
+    name = "dorefa_activation"
+
+    def __init__(self, bits: int = 2):
+        super().__init__(None)
+        self.bits = check_bits(self.name, bits)
+        self.num_levels = 2**self.bits
+
+    def forward(self, x):
+        check_tensor(self.name, x)
+        return QuantizeK.apply(x.clip(0.0, 1.0), bits=self.bits)
+
+    def scale(self, x):
+        return np.ones((), dtype=np.asarray(x).dtype)
+
+    def codes(self, x):
+        return np.round(self.quantize(x) * (2**self.bits - 1)).astype(np.int64)
+
+
+# ------------------------------------------------------- rounding on ΔZ
+
+
+class RoundingFunction(Function):
+    """Qd(w) or Qs(w) on the grid ΔZ (seed 002, eqs. 3, 5); backward: identity (eq. 7)."""
+
+    @staticmethod
+    def forward(ctx, w, delta=1.0, rng=None):
+        if rng is None:
+            return deterministic_round(w, delta)
+        return stochastic_round(w, delta, rng)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class DeterministicRounding(Quantizer):
+    """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉ (ties to even, see :mod:`tinyquant.quant.rounding`)."""
+
+    name = "deterministic_round"
+
+    def __init__(self, delta: float = 0.1):
+        super().__init__(None)
+        self.delta = check_positive(self.name, "delta", delta)
+
+    def forward(self, w):
+        check_tensor(self.name, w)
+        return RoundingFunction.apply(w, delta=self.delta)
+
+    def scale(self, w):
+        return np.asarray(np.inf)  # an unbounded grid: weight clipping does nothing
+
+    def codes(self, w):
+        return np.round(np.asarray(w) / self.delta).astype(np.int64)
+
+
+class StochasticRounding(DeterministicRounding):
+    """Seed 002's Qs on ΔZ in training mode (unbiased; ``rng`` a Generator or seed); Qd in eval."""
+
+    name = "stochastic_round"
+
+    def __init__(self, delta: float = 0.1, rng=None):
+        super().__init__(delta)
+        self.rng = as_generator(rng)
+
+    def forward(self, w):
+        check_tensor(self.name, w)
+        return RoundingFunction.apply(w, delta=self.delta, rng=self.rng if self.training else None)
+
+
+__all__ = ["UniQ", "UniQActivation", "LSQ", "LSQActivation", "DoReFa", "DoReFaActivation",
+           "DeterministicRounding", "StochasticRounding", "UniQWeightFunction",
+           "UniQActivationFunction", "LSQFunction", "QuantizeK", "optimal_unit_step",
+           "symmetric_levels"]

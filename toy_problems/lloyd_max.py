@@ -1,0 +1,112 @@
+"""Lloyd–Max: the MSE-optimal non-uniform quantizer with N levels, beside UniQ's uniform one
+(seed 003, §4.2 compares only uniform steps; this is the floor a uniform grid cannot beat).
+
+The optimum satisfies the two Lloyd–Max conditions (Lloyd 1957/1982, Max 1960):
+
+    t_j = (ℓ_{j−1} + ℓ_j)/2                     (decision levels at mid-points)
+    ℓ_j = E[X | t_j ≤ X < t_{j+1}]              (reconstruction levels at centroids)
+
+and Lloyd's iteration alternates them; each step cannot increase the MSE. We work on the
+half-line x ≥ 0 with the partial moments of :mod:`toy_problems.distributions`:
+
+* weights (symmetric input, full line): for even N the N/2 positive levels are free and 0 is a
+  decision level; for odd N the middle level is fixed at 0 and (N − 1)/2 positive levels are free;
+  MSE = 2 × (half-line MSE);
+* activations Y = ReLU(X): N levels on [0, ∞); the first cell [0, t_1) also holds the point mass
+  P(Y = 0) = ½, so its centroid is M_1/(½ + M_0) (slightly above 0); MSE includes ½ℓ_0².
+
+It starts from the uniform optimum of :mod:`toy_problems.step_size` and iterates until no level
+moves by more than ``tol`` (relative to the largest level).
+
+:func:`asymptotic_check` compares with the Panter–Dite high-resolution law
+D ≈ (∫ p^{1/3} dx)³ / (12 N²), with the integral computed by quadrature.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import integrate, stats
+
+from .distributions import LAPLACE_SCALE, UNIFORM_HALF_WIDTH, cell_moments, check_distribution
+
+__all__ = ["LloydMax", "lloyd_max", "panter_dite_constant", "asymptotic_check"]
+
+
+@dataclass(frozen=True)
+class LloydMax:
+    """The result: half-line ``levels`` and ``thresholds`` (t_0 = 0, …, t_K = ∞), ``mse``, ``iterations``."""
+
+    levels: np.ndarray
+    thresholds: np.ndarray
+    mse: float
+    iterations: int
+    converged: bool
+
+
+def lloyd_max(levels: int, distribution: str = "gaussian", signal: str = "weight", tol: float = 1e-11,
+              max_iter: int = 200_000) -> LloydMax:
+    """The N-level Lloyd–Max quantizer of the unit input (cached; see the module docstring)."""
+    from .step_size import _check_levels, _check_signal
+
+    levels = _check_levels(levels, "lloyd_max")
+    distribution = check_distribution(distribution, "lloyd_max")
+    signal = _check_signal(signal, "lloyd_max")
+    return _lloyd(levels, distribution, signal, float(tol), int(max_iter))
+
+
+def _half_line_mse(ell, t, distribution, point_mass, factor):
+    m0, m1, m2 = cell_moments(t[:-1], t[1:], distribution)
+    return float(factor * (np.sum(m2 - 2 * ell * m1 + ell * ell * m0) + point_mass * ell[0] ** 2))
+
+
+@functools.lru_cache(maxsize=None)
+def _lloyd(levels, distribution, signal, tol, max_iter):
+    from .step_size import _cells, optimal_step_size
+
+    _, _, c, factor = _cells(levels, signal)
+    ell = c * optimal_step_size(levels, distribution, signal)   # start: the uniform optimum
+    fixed_zero = signal == "weight" and levels % 2 == 1       # odd-N weights keep the level 0
+    point_mass = 0.5 if signal == "activation" else 0.0        # P(ReLU(X) = 0) for a symmetric X
+    it, converged = 0, False
+    for it in range(1, max_iter + 1):
+        t = np.concatenate(([0.0], (ell[:-1] + ell[1:]) / 2, [np.inf]))  # mid-point condition
+        m0, m1, _ = cell_moments(t[:-1], t[1:], distribution)
+        m0 = m0.copy()
+        m0[0] += point_mass
+        new = np.where(m0 > 0, m1 / np.where(m0 > 0, m0, 1.0), ell)       # centroid condition
+        if fixed_zero:
+            new[0] = 0.0
+        move = np.max(np.abs(new - ell))
+        ell = new
+        if move <= tol * ell[-1]:
+            converged = True
+            break
+    t = np.concatenate(([0.0], (ell[:-1] + ell[1:]) / 2, [np.inf]))
+    return LloydMax(ell, t, _half_line_mse(ell, t, distribution, point_mass, factor), it, converged)
+
+
+def panter_dite_constant(distribution: str) -> float:
+    """(∫ p^{1/3} dx)³ / 12 for the unit-variance law, by quadrature."""
+    distribution = check_distribution(distribution, "panter_dite_constant")
+    law = {"gaussian": stats.norm(), "laplace": stats.laplace(scale=LAPLACE_SCALE),
+           "uniform": stats.uniform(-UNIFORM_HALF_WIDTH, 2 * UNIFORM_HALF_WIDTH)}[distribution]
+    lo, hi = (-UNIFORM_HALF_WIDTH, UNIFORM_HALF_WIDTH) if distribution == "uniform" else (-np.inf, np.inf)
+    half = integrate.quad(lambda x: law.pdf(x) ** (1 / 3), 0.0, hi, epsabs=0, epsrel=1e-12, limit=200)[0]
+    return float((2 * half) ** 3 / 12) if lo == -hi else float("nan")
+
+
+def asymptotic_check(levels=(16, 64, 256)) -> list:
+    """Lloyd–Max MSE against the Panter–Dite law for the three laws (weights)."""
+    from .distributions import DISTRIBUTIONS
+
+    rows = []
+    for dist in DISTRIBUTIONS:
+        k = panter_dite_constant(dist)
+        for n in levels:
+            lm = lloyd_max(n, dist, "weight")
+            rows.append({"distribution": dist, "levels": n, "mse": lm.mse, "panter_dite": k / n ** 2,
+                         "ratio": lm.mse / (k / n ** 2), "iterations": lm.iterations, "converged": lm.converged})
+    return rows
