@@ -28,6 +28,7 @@ TOYS = {
 }
 
 OPTIMIZERS = ("sgd", "adam")
+DEFAULT_LR = {"sgd": 0.05, "adam": 0.002}  # when --lr is not given
 SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -131,11 +132,11 @@ def run_train(args) -> list[dict]:
     test_loader = DataLoader(data.x_test, data.y_test, 256)
     params = groups if groups is not None else model.parameters()
     if args.optimizer == "sgd":
-        lr = 0.05 if args.lr is None else args.lr
+        lr = DEFAULT_LR["sgd"] if args.lr is None else args.lr
         optimizer = optim.SGD(params, lr=lr, momentum=args.momentum,
                               weight_decay=args.weight_decay, nesterov=args.nesterov)
     else:
-        lr = 0.002 if args.lr is None else args.lr
+        lr = DEFAULT_LR["adam"] if args.lr is None else args.lr
         optimizer = optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
     scheduler = optim.LRScheduler(optimizer, _build_schedule(args, len(train_loader)))
     out = Path(args.out)

@@ -66,7 +66,7 @@ TAKES_BITS = ("uniq", "lsq", "dorefa")
 #: epochs and runs ended at 91.9–92.5 % test accuracy; at factor 0.01 they reached 98.9–99.2 %
 #: (measured, seed 0, two runs each). LSQ addresses the same growth with its 1/√(N·Q_p) gradient scale.
 QUANT_LR_FACTORS = {"ttq": 0.01}
-BASE_LR = {"sgd": 0.05, "adam": 0.002}  # tinyquant.cli's defaults when --lr is not given
+from ..cli import DEFAULT_LR as BASE_LR  # noqa: E402  (the CLI's lr when --lr is not given)
 
 
 def _clip_factor(text: str) -> float:
