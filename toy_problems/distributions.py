@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["DISTRIBUTIONS", "upper_moments", "cell_moments", "check_distribution", "sample"]
+__all__ = ["DISTRIBUTIONS", "upper_moments", "cell_moments", "density", "check_distribution", "sample"]
 
 DISTRIBUTIONS = ("gaussian", "laplace", "uniform")
 LAPLACE_SCALE = 1.0 / np.sqrt(2.0)
@@ -55,6 +55,22 @@ def upper_moments(x, distribution: str):
     else:
         raise ValueError(f"upper_moments: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
     return tuple(np.where(fin, gk, 0.0) for gk in g)
+
+
+def density(x, distribution: str) -> np.ndarray:
+    """p(x) of the unit-variance law (x may contain ±inf, where p = 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    fin = np.isfinite(x)
+    xf = np.where(fin, x, 0.0)
+    if distribution == "gaussian":
+        p = stats.norm.pdf(xf)
+    elif distribution == "laplace":
+        p = np.exp(-np.abs(xf) / LAPLACE_SCALE) / (2 * LAPLACE_SCALE)
+    elif distribution == "uniform":
+        p = np.where(np.abs(xf) <= UNIFORM_HALF_WIDTH, 1 / (2 * UNIFORM_HALF_WIDTH), 0.0)
+    else:
+        raise ValueError(f"density: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
+    return np.where(fin, p, 0.0)
 
 
 def cell_moments(a, b, distribution: str):

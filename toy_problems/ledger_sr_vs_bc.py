@@ -10,27 +10,12 @@ visible (and the tests pin every verdict at its measured numbers).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from .ledger import CONDITIONAL, FAILS, HOLDS, Row
 from .toy_1d import W0, grid_points
 
 __all__ = ["Row", "HOLDS", "CONDITIONAL", "FAILS", "build_ledger", "ledger_markdown", "closing_note", "main"]
-
-HOLDS = "holds"
-CONDITIONAL = "holds only under a condition"
-FAILS = "does not hold as printed"
-
-
-@dataclass
-class Row:
-    claim: str
-    where: str
-    computed: str
-    measured: str
-    verdict: str
-    numbers: dict
 
 
 def _bound_status(mean, se, bound):

@@ -24,8 +24,9 @@ cancel and only ∂(x − c_jΔ)²/∂Δ = −2c_j(x − c_jΔ) remains::
 
     dD/dΔ = −factor · Σ_j 2 c_j ∫_cell_j (x − c_jΔ) p(x) dx          (factor 2 for Q_w, 1 for Q_a)
 
-For even N (c_j = (2i − 1)/2, i = 1 … N/2) this is the printed eq. 8 times 2: eq. 8 is the
-derivative of the half-line integral. The optimum Δ* solves dD/dΔ = 0 (found by bracketing the
+For even N (c_j = (2i − 1)/2, i = 1 … N/2, factor 2) this is exactly the printed eq. 8
+(2c_j = 2i − 1; the printed "2(x − …)" is the factor 2 of symmetry). For odd N the cells are
+[0, Δ/2) with level 0 and [(i − ½)Δ, (i + ½)Δ) with level iΔ. The optimum Δ* solves dD/dΔ = 0 (found by bracketing the
 minimum on a grid and Brent's method on the derivative).
 
 Unit input (what :func:`optimal_step_size` returns). The laws are scale families, so
@@ -166,7 +167,7 @@ def _dmse(step: np.ndarray, levels: int, distribution: str, signal: str) -> np.n
     lo, hi, c, factor = _cells(levels, signal)
     s = step[..., None]
     m0, m1, _ = cell_moments(lo * s, hi * s, distribution)
-    return -factor * np.sum(2 * c * (m1 - c * s * m0), axis=-1)  # seed 003, eq. 8 (×2 for Q_w; all N)
+    return -factor * np.sum(2 * c * (m1 - c * s * m0), axis=-1)  # seed 003, eq. 8 (generalized to all N)
 
 
 # ----------------------------------------------------------------------------- public functions

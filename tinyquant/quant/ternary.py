@@ -152,7 +152,9 @@ def truncated_gaussian_scale(mu, sigma, delta):
 def truncated_gaussian_scale_grad(mu, sigma, delta):
     """∂S/∂δ = λ(α)·(λ(α) − α), α = δ/σ  (derived: d/dδ [σ·λ(δ/σ)] = λ'(α) and λ' = λ(λ − α)).
 
-    Positive for every α (λ(α) > α), → 0 like 1/α² ·… as α → ∞ (λ(α) − α ≈ 1/α).
+    Positive for every α (λ(α) > α). As α → ∞, λ(α) = α + 1/α − 2/α³ + …, so
+    λ − α ≈ 1/α → 0 but ∂S/∂δ = λ(λ − α) = 1 − 1/α² + … → 1: far in the tail the
+    centroid moves one-for-one with the threshold.
     """
     a = np.asarray(delta, dtype=float) / sigma
     lam = inverse_mills_ratio(a)

@@ -1,0 +1,29 @@
+"""A claims ledger: one row per statement of a paper, with what was computed and a verdict.
+
+Shared by the sandboxes' ledgers (``ledger_sr_vs_bc``, ``ledger_quantizer_theory``). A verdict
+is one of three strings: the claim holds, holds only under a stated condition, or does not
+hold as printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Row", "HOLDS", "CONDITIONAL", "FAILS"]
+
+HOLDS = "holds"
+CONDITIONAL = "holds only under a condition"
+FAILS = "does not hold as printed"
+
+
+@dataclass
+class Row:
+    """One claim: its short name, where the paper states it, what was computed, the measured
+    numbers as text and as a dict (for tests), and the verdict."""
+
+    claim: str
+    where: str
+    computed: str
+    measured: str
+    verdict: str
+    numbers: dict
