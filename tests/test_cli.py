@@ -54,3 +54,18 @@ def test_init_from_starts_from_a_checkpoints_weights(tmp_path):
     weights = [k for k in trained if k.startswith("model/") and k.endswith("weight")]
     for key in weights:  # lr 0: the weights are exactly the loaded ones
         assert (again[key] == trained[key]).all(), key
+
+
+@pytest.mark.parametrize("bn, has_batch_norm", [("none", False), ("pre", True)])
+def test_bn_option_places_batch_norm_in_resnet20(bn, has_batch_norm, tmp_path):
+    from tinyquant.train import load_checkpoint
+
+    main(["train", "--no-progress", "--model", "resnet20", "--bn", bn, "--epochs", "1",
+          "--batch-size", "512", "--out", str(tmp_path)])
+    keys = list(load_checkpoint(tmp_path / "checkpoint.npz"))
+    assert any(k.endswith("running_mean") for k in keys) == has_batch_norm
+
+
+def test_bn_option_on_a_model_without_it_names_the_model(tmp_path):
+    with pytest.raises(ValueError, match="--bn pre: only resnet20 .* --model digits_cnn"):
+        main(["train", "--bn", "pre", "--out", str(tmp_path)])

@@ -49,6 +49,9 @@ def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
                         help="digits (default), mnist1d, mnist, fashion-mnist, cifar10")
     parser.add_argument("--data-dir", default=None,
                         help="directory holding MNIST IDX / CIFAR-10 binary files")
+    parser.add_argument("--bn", default=None, choices=("post", "pre", "none"),
+                        help="where batch norm sits in resnet20: post (conv-BN-ReLU, default), "
+                             "pre (BN-ReLU-conv) or none")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
@@ -116,7 +119,14 @@ def run_train(args) -> list[dict]:
         raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     data_kwargs = {"directory": args.data_dir} if args.data_dir else {}
     data = get_dataset(args.dataset, **data_kwargs)
-    model = build_model(args.model, data.input_shape, data.num_classes, rng=args.seed)
+    model_kwargs = {}
+    if getattr(args, "bn", None) is not None:
+        if args.model != "resnet20":
+            raise ValueError(f"--bn {args.bn}: only resnet20 has a batch-norm placement "
+                             f"option, got --model {args.model}")
+        model_kwargs["bn"] = args.bn
+    model = build_model(args.model, data.input_shape, data.num_classes, rng=args.seed,
+                        **model_kwargs)
     if args.init_from:
         from .train import load_checkpoint
         from .train.checkpoint import split_prefix

@@ -2,6 +2,7 @@
 of every learnable quantizer parameter against the papers' formulas, written out here."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -354,7 +355,6 @@ def test_lsq_step_gradient_is_scaled_by_one_over_sqrt_n_qp():
 
 
 def test_uniq_initial_step_is_the_optimal_unit_step_times_std():
-    pytest.importorskip("toy_problems.step_size")
     w = np.random.default_rng(14).normal(0, 0.2, size=(64, 32))
     q1 = get_quantizer("uniq", bits=1)
     run(q1, w)
@@ -368,13 +368,49 @@ def test_uniq_initial_step_is_the_optimal_unit_step_times_std():
 
 
 def test_uniq_activation_initial_step_follows_equation_10():
-    pytest.importorskip("toy_problems.step_size")
     x = np.maximum(np.random.default_rng(15).normal(size=(32, 50)), 0)
     for bits, table in [(1, 1.224), (2, 0.651), (3, 0.353), (4, 0.193)]:  # Table 1, Δ_a^u
         q = get_quantizer("uniq_activation", bits=bits)
         run(q, x)
         # eq. 10 with the printed 3-decimal constant (half a unit of its last digit, plus slack)
         assert float(q.step.data) / math.sqrt(2 * np.mean(x**2)) == pytest.approx(table, abs=6e-4)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+def test_uniq_step_init_lsq_is_two_mean_abs_over_sqrt_qp_for_weights(bits):
+    # seed 003 §5.3: LSQ's init 2·E|X|/√Q_P, Q_P = 2^(bits−1) − 1 for weights
+    w = np.random.default_rng(16).normal(0, 0.3, size=(40, 20))
+    q = get_quantizer("uniq", bits=bits, step_init="lsq")
+    run(q, w)
+    assert float(q.step.data) == pytest.approx(2 * np.abs(w).mean() / math.sqrt(2 ** (bits - 1) - 1), rel=1e-6)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 3])
+def test_uniq_activation_step_init_lsq_uses_qp_two_to_the_bits_minus_one(bits):
+    x = np.maximum(np.random.default_rng(17).normal(size=(32, 50)), 0)
+    q = get_quantizer("uniq_activation", bits=bits, step_init="lsq")
+    run(q, x)
+    assert float(q.step.data) == pytest.approx(2 * np.abs(x).mean() / math.sqrt(2**bits - 1), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["uniq", "uniq_activation"])
+@pytest.mark.parametrize("value", [0.1, "0.2"])
+def test_uniq_fixed_step_init_sets_that_step_whatever_the_input(name, value):
+    x = np.abs(np.random.default_rng(18).normal(0, 5.0, size=(16, 16)))
+    q = get_quantizer(name, bits=2, step_init=value)
+    run(q, x)
+    assert float(q.step.data) == pytest.approx(float(value), rel=1e-7)
+
+
+@pytest.mark.parametrize("value", ["best", -0.1, 0, float("nan"), True])
+def test_bad_step_init_names_the_argument_and_value(value):
+    with pytest.raises(ValueError, match=r"step_init .*" + re.escape(repr(value))):
+        get_quantizer("uniq", bits=2, step_init=value)
+
+
+def test_uniq_lsq_step_init_needs_two_bits():
+    with pytest.raises(ValueError, match="needs >= 2 bits"):
+        get_quantizer("uniq", bits=1, step_init="lsq")
 
 
 # ------------------------------------------------------------- bad input

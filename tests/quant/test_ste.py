@@ -99,6 +99,15 @@ def test_ab_tanh_second_derivative_is_minus_two_f_k_squared_sech_squared_tanh():
     assert np.max(np.abs(numeric)) <= f * k**2  # the lemma's bound L ≤ f·k² still holds
 
 
+@pytest.mark.parametrize("name", sorted(STES))
+def test_every_ste_derivative_is_finite_and_warning_free_far_from_zero(name):
+    # latent weights can be large (no clipping): cosh² overflows above |kx| ≈ 355
+    x = np.array([-1e6, -1e3, -400.0, 400.0, 1e3, 1e6])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):   # underflow to 0 is fine
+        d = get_ste(name).dF(x)
+    assert np.all(np.isfinite(d))
+
+
 def test_clipped_window_includes_its_boundary_as_a_parameter():
     assert get_ste("clipped").dF(np.array([1.0, -1.0, 1.0001])).tolist() == [1.0, 1.0, 0.0]
     assert get_ste("clipped", inclusive=False).dF(np.array([1.0, -1.0, 0.999])).tolist() == [0.0, 0.0, 1.0]

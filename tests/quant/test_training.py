@@ -185,6 +185,31 @@ def test_configure_alternating_regime_keeps_thresholds_out_of_the_weight_optimiz
     assert regime.threshold_optimizer.param_groups[0]["weight_decay"] == 0.0
 
 
+def test_step_init_option_reaches_uniq_weights_and_activations():
+    model, *_ = configure_quantization(mlp(), parse("--quantizer", "uniq", "--act-bits", "2",
+                                                    "--step-init", "0.2"))
+    layer = quantizable_layers(model)[1]
+    assert layer.weight_quantizer.step_init == 0.2 and layer.activation_quantizer.step_init == 0.2
+    model, *_ = configure_quantization(mlp(), parse("--quantizer", "uniq", "--step-init", "lsq"))
+    assert quantizable_layers(model)[1].weight_quantizer.step_init == "lsq"
+
+
+def test_threshold_options_reach_the_truncated_gaussian_ternarizer():
+    model, _, regime, _ = configure_quantization(
+        mlp(), parse("--quantizer", "truncated_gaussian_ternary", "--regime", "alternating",
+                     "--no-gradient-correctness", "--threshold-init", "0.05",
+                     "--threshold-optimizer", "adam"))
+    q = quantizable_layers(model)[1].weight_quantizer
+    assert q.gradient_correctness is False and q.init_factor == 0.05
+    assert type(regime.threshold_optimizer).__name__ == "Adam"
+    assert regime.threshold_optimizer.param_groups[0]["weight_decay"] == 0.0
+    model, _, regime, _ = configure_quantization(
+        mlp(), parse("--quantizer", "truncated_gaussian_ternary", "--regime", "alternating"))
+    q = quantizable_layers(model)[1].weight_quantizer
+    assert q.gradient_correctness is True and q.init_factor == 0.1
+    assert type(regime.threshold_optimizer).__name__ == "SGD"
+
+
 def test_scheduled_ste_adds_the_scheduler_callback():
     _, callbacks, _, _ = configure_quantization(mlp(), parse("--quantizer", "xnor", "--ste", "ab_tanh"))
     assert [type(c).__name__ for c in callbacks] == ["STEScheduler"]
@@ -194,6 +219,8 @@ def test_scheduled_ste_adds_the_scheduler_callback():
     (["--clip", "-1"], "factor must be > 0"),
     (["--quantizer", "binarize"], "invalid choice"),
     (["--act-bits", "-2"], "must be >= 0"),
+    (["--step-init", "big"], "step_init must be one of optimal, lsq"),
+    (["--threshold-init", "-0.1"], "must be a finite number >= 0"),
 ])
 def test_bad_cli_values_are_rejected_by_argparse(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -206,6 +233,11 @@ def test_bad_cli_values_are_rejected_by_argparse(argv, message, capsys):
     (["--quantizer", "uniq", "--weight-bits", "0"], "bits must be >= 1"),
     (["--quantizer", "xnor", "--regime", "alternating"], "truncated_gaussian_ternary"),
     (["--quantizer", "xnor", "--regime", "r"], "stored quantized"),
+    (["--quantizer", "lsq", "--step-init", "lsq"], "--step-init lsq has no effect"),
+    (["--quantizer", "ttq", "--no-gradient-correctness"], "--no-gradient-correctness has no effect"),
+    (["--quantizer", "ttq", "--threshold-init", "0.2"], "--threshold-init 0.2 has no effect"),
+    (["--quantizer", "truncated_gaussian_ternary", "--threshold-optimizer", "adam"],
+     "needs --regime alternating"),
 ])
 def test_inconsistent_options_raise_value_errors(argv, message):
     with pytest.raises(ValueError, match=message):

@@ -15,7 +15,13 @@ The CLI calls two functions:
     --keep-first / --no-keep-first   first layer in full precision (default keep)
     --keep-last / --no-keep-last     last layer in full precision (default keep)
     --grid-delta D          grid step Δ of the rounding quantizers and of regimes r / sr (0.05)
-    --threshold-lr LR       lr of the threshold SGD in the alternating regime (default 0.01)
+    --threshold-lr LR       lr of the threshold optimizer in the alternating regime (default 0.01)
+    --threshold-optimizer O sgd | adam: that optimizer (seed 001, Table I; default sgd)
+    --threshold-init F      truncated_gaussian_ternary: δ₀ = F·max|w| (default 0.1)
+    --gradient-correctness / --no-gradient-correctness
+                            truncated_gaussian_ternary: ∂Tern/∂w = 1/S (seed 001 eq. 15; default on)
+    --step-init I           uniq / uniq_activation initial step: optimal (eqs. 9–10), lsq, or a
+                            positive number such as 0.1 (seed 003, Table 5; default optimal)
     --uniq-warmup E         UniQ's constant warm-up: lr × --uniq-warmup-factor (0.1) for E epochs
     --quant-lr-factor F     lr of quantizer parameters = F × base lr (default 0.01 for ttq, else 1)
     --diagnostics           record changed levels, |w_b − w_r|, step/SQNR traces and gradient
@@ -45,7 +51,7 @@ import math
 from pathlib import Path
 
 from ..nn.layers import quantizable_layers, quantize_model
-from ..optim import SGD
+from ..optim import SGD, Adam
 from ..train.callbacks import Callback
 from .clipping import WeightClipping, check_clip_factor
 from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, QuantizerTrace
@@ -53,6 +59,7 @@ from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
 from .ste import STES
+from .uniform import check_step_init
 
 REGIMES = ("standard", "bc", "r", "sr", "alternating")
 WEIGHT_QUANTIZERS = tuple(n for n in QUANTIZERS if n not in ACTIVATION_QUANTIZERS)
@@ -83,6 +90,21 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {value}")
+    return value
+
+
+def _step_init(text: str):
+    try:
+        value = check_step_init("--step-init", text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text if isinstance(value, str) else str(value)
+
+
 def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g = parser.add_argument_group("quantization (tinyquant.quant)")
     g.add_argument("--quantizer", default="none", choices=("none",) + WEIGHT_QUANTIZERS,
@@ -104,6 +126,16 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                    help="grid step of the rounding quantizers and of regimes r/sr")
     g.add_argument("--threshold-lr", type=float, default=0.01,
                    help="threshold learning rate of the alternating regime (seed 001)")
+    g.add_argument("--threshold-optimizer", default="sgd", choices=("sgd", "adam"),
+                   help="optimizer of the thresholds in the alternating regime (seed 001, "
+                        "Table I: vanilla SGD or Adam, lr --threshold-lr, no weight decay)")
+    g.add_argument("--threshold-init", type=_non_negative_float, default=0.1,
+                   help="initial threshold of truncated_gaussian_ternary, x max|w| (seed 001)")
+    g.add_argument("--gradient-correctness", action=argparse.BooleanOptionalAction, default=True,
+                   help="truncated_gaussian_ternary: dTern/dw = 1/S (seed 001, eq. 15; default yes)")
+    g.add_argument("--step-init", type=_step_init, default="optimal",
+                   help="initial step of uniq / uniq_activation: optimal (seed 003, eqs. 9-10), "
+                        "lsq (2 E|x| / sqrt(Q_P)) or a positive number (Table 5: 0.1, 0.2)")
     g.add_argument("--uniq-warmup", type=float, default=0.0,
                    help="epochs of UniQ's constant warm-up (lr x --uniq-warmup-factor)")
     g.add_argument("--uniq-warmup-factor", type=float, default=0.1)
@@ -132,6 +164,11 @@ def weight_quantizer_factory(args):
         kwargs["bits"] = args.weight_bits
     if name in ("deterministic_round", "stochastic_round"):
         kwargs["delta"] = args.grid_delta
+    if name == "uniq":
+        kwargs["step_init"] = args.step_init
+    if name == "truncated_gaussian_ternary":
+        kwargs["gradient_correctness"] = args.gradient_correctness
+        kwargs["init_factor"] = args.threshold_init
     get_quantizer(name, **kwargs)  # fail early on bad options
     counter = iter(range(10**9))
 
@@ -142,14 +179,45 @@ def weight_quantizer_factory(args):
     return factory
 
 
-def activation_quantizer_factory(args):
+def _activation_quantizer_name(args) -> str | None:
     if args.act_bits == 0:
         return None
     name = args.act_quantizer
     if name == "auto":
         name = {"lsq": "lsq_activation", "dorefa": "dorefa_activation"}.get(args.quantizer, "uniq_activation")
-    get_quantizer(name, bits=args.act_bits)
-    return lambda layer: get_quantizer(name, bits=args.act_bits)
+    return name
+
+
+def activation_quantizer_factory(args):
+    name = _activation_quantizer_name(args)
+    if name is None:
+        return None
+    kwargs = {"bits": args.act_bits}
+    if name == "uniq_activation":
+        kwargs["step_init"] = args.step_init
+    get_quantizer(name, **kwargs)
+    return lambda layer: get_quantizer(name, **kwargs)
+
+
+def check_options_apply(args) -> None:
+    """An option set away from its default must act on something: a study that sets
+    ``--step-init lsq`` on an LSQ network would otherwise silently measure nothing."""
+    act = _activation_quantizer_name(args)
+    unused = []
+    if args.step_init != "optimal" and args.quantizer != "uniq" and act != "uniq_activation":
+        unused.append((f"--step-init {args.step_init}", "needs --quantizer uniq or a uniq_activation"))
+    if args.quantizer != "truncated_gaussian_ternary":
+        if not args.gradient_correctness:
+            unused.append(("--no-gradient-correctness", "needs --quantizer truncated_gaussian_ternary"))
+        if args.threshold_init != 0.1:
+            unused.append((f"--threshold-init {args.threshold_init}",
+                           "needs --quantizer truncated_gaussian_ternary"))
+    if args.threshold_optimizer != "sgd" and args.regime != "alternating":
+        unused.append((f"--threshold-optimizer {args.threshold_optimizer}", "needs --regime alternating"))
+    if unused:
+        option, why = unused[0]
+        raise ValueError(f"{option} has no effect here: it {why} (got --quantizer {args.quantizer}, "
+                         f"--regime {args.regime}, --act-bits {args.act_bits})")
 
 
 def quantizer_parameters(model) -> list:
@@ -210,6 +278,7 @@ def configure_quantization(model, args):
     """Plug quantizers into ``model`` per ``args``; see the module docstring for the result."""
     if args.regime not in REGIMES:
         raise ValueError(f"--regime: unknown regime {args.regime!r}; available: {', '.join(REGIMES)}")
+    check_options_apply(args)
     callbacks, regime, hint = [], None, None
     wq, aq = weight_quantizer_factory(args), activation_quantizer_factory(args)
 
@@ -246,7 +315,8 @@ def configure_quantization(model, args):
                              f"--quantizer truncated_gaussian_ternary, got {args.quantizer!r}")
         thresholds = [layer.weight_quantizer.delta for layer in quantizable_layers(model)
                       if layer.weight_quantizer is not None]
-        regime = AlternatingThresholdRegime(SGD(thresholds, lr=args.threshold_lr, weight_decay=0.0))
+        optimizer = Adam if args.threshold_optimizer == "adam" else SGD   # seed 001, Table I
+        regime = AlternatingThresholdRegime(optimizer(thresholds, lr=args.threshold_lr, weight_decay=0.0))
         hint = param_groups(model, exclude=thresholds, quant_lr=quantizer_lr(args))
     if hint is None:
         hint = param_groups(model, quant_lr=quantizer_lr(args))

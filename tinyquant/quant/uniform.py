@@ -47,6 +47,34 @@ def optimal_unit_step(levels: int, signal: str) -> float:
     return float(optimal_step_size(levels, distribution="gaussian", signal=signal))
 
 
+STEP_INITS = ("optimal", "lsq")
+
+
+def check_step_init(owner: str, step_init):
+    """``step_init``: "optimal" (eqs. 9–10), "lsq" (LSQ's 2·E|x|/√Q_P) or a fixed positive step
+    (seed 003, §5.3 and Table 5 compare 0.1, 0.2, LSQ's and the optimal initialization).
+    Returns the name, or the step as a float."""
+    if isinstance(step_init, str):
+        if step_init in STEP_INITS:
+            return step_init
+        try:
+            step_init = float(step_init)
+        except ValueError:
+            raise ValueError(f"{owner}: step_init must be one of {', '.join(STEP_INITS)} or a "
+                             f"positive number, got {step_init!r}") from None
+    if isinstance(step_init, bool) or not isinstance(step_init, numbers.Real) \
+            or not (math.isfinite(step_init) and step_init > 0):
+        raise ValueError(f"{owner}: step_init must be one of {', '.join(STEP_INITS)} or a "
+                         f"positive finite number, got {step_init!r}")
+    return float(step_init)
+
+
+def lsq_unit_step(x, qp: int) -> float:
+    """LSQ's step initialization 2·E|x|/√Q_P (seed 003, §5.3: Q_P = 2^b − 1 for activations,
+    2^(b−1) − 1 for weights)."""
+    return 2 * float(np.mean(np.abs(x), dtype=np.float64)) / math.sqrt(qp)
+
+
 def symmetric_levels(owner: str, bits=None, levels=None) -> int:
     """N for a symmetric quantizer: 2^bits, or ``levels`` which must be even and >= 2."""
     if (bits is None) == (levels is None):
@@ -107,21 +135,32 @@ class UniQ(Quantizer):
     """UniQ's symmetric uniform weight quantizer with a learnable step Δ (seed 003, §4).
 
     N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
-    to Δᵤ(N)·std(w) (eq. 9). ``ste=None`` is the paper's STE; a registry name applies the
+    to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5). ``ste=None`` is the paper's STE; a registry name applies the
     staircase rule (``"clipped"`` reproduces the paper's STE exactly).
     """
 
     name = "uniq"
 
-    def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None):
+    def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None,
+                 step_init="optimal"):
         super().__init__(ste)
         if levels is not None:
             bits = None
         self.num_levels = symmetric_levels(self.name, bits, levels)
+        self.step_init = check_step_init(self.name, step_init)
+        if self.step_init == "lsq" and self.num_levels < 4:
+            raise ValueError(f"{self.name}: step_init 'lsq' needs >= 2 bits (Q_P = 2^(b-1) - 1 "
+                             f"is 0 at {self.num_levels} levels)")
         self.step = scalar_parameter(1.0)
 
     def initialize(self, w):
-        self.step.data[...] = optimal_unit_step(self.num_levels, "weight") * np.std(w)   # eq. 9
+        if self.step_init == "optimal":
+            step = optimal_unit_step(self.num_levels, "weight") * np.std(w)     # eq. 9
+        elif self.step_init == "lsq":
+            step = lsq_unit_step(w, self.num_levels // 2 - 1)       # Q_P = 2^(b−1) − 1
+        else:
+            step = self.step_init                                   # a fixed value (Table 5)
+        self.step.data[...] = step
 
     def forward(self, w):
         check_tensor(self.name, w)
@@ -173,23 +212,31 @@ class UniQActivation(Quantizer):
     """UniQ's activation quantizer (eq. 5): N = 2^bits levels 0, Δ, …, (N − 1)Δ.
 
     Δ is initialized from the first ``init_batches`` training batches to
-    Δᵤ_a(N)·max_b √(2·E_b[x²]) (eq. 10; the maximum over batches as in §4.2).
+    Δᵤ_a(N)·max_b √(2·E_b[x²]) (eq. 10; the maximum over batches as in §4.2), or by
+    ``step_init`` to LSQ's 2·E|x|/√Q_P (maximum over the batches) or a fixed value (Table 5).
     """
 
     name = "uniq_activation"
 
-    def __init__(self, bits: int = 2, ste=None, init_batches: int = 1):
+    def __init__(self, bits: int = 2, ste=None, init_batches: int = 1, step_init="optimal"):
         super().__init__(ste)
         self.num_levels = 2 ** check_bits(self.name, bits)
         self.init_batches = int(init_batches)
+        self.step_init = check_step_init(self.name, step_init)
         self.step = scalar_parameter(1.0)
         self.register_buffer("seen_batches", np.zeros((), dtype=np.int64))
         self.register_buffer("sigma", np.zeros((), dtype=np.float64))
 
     def maybe_initialize(self, x):
         if self.training and int(self.seen_batches) < self.init_batches:
-            self.sigma[...] = max(float(self.sigma), math.sqrt(2 * np.mean(np.square(x, dtype=np.float64))))
-            self.step.data[...] = optimal_unit_step(self.num_levels, "activation") * self.sigma  # eq. 10
+            if self.step_init == "optimal":
+                self.sigma[...] = max(float(self.sigma), math.sqrt(2 * np.mean(np.square(x, dtype=np.float64))))
+                self.step.data[...] = optimal_unit_step(self.num_levels, "activation") * self.sigma  # eq. 10
+            elif self.step_init == "lsq":   # 2·E|x|/√Q_P, Q_P = 2^b − 1; the max over batches
+                step = lsq_unit_step(x, self.num_levels - 1)
+                self.step.data[...] = step if int(self.seen_batches) == 0 else max(float(self.step.data), step)
+            else:
+                self.step.data[...] = self.step_init
             self.seen_batches[...] += 1
             self.initialized[...] = True
 

@@ -92,7 +92,8 @@ def _check_option(where: str, key: str, value, actions: dict):
         raise StudyError(f"{where}: unknown training option {key!r}; "
                          f"known: {', '.join(sorted(set(actions) - set(RUNNER_OPTIONS)))}")
     action = actions[key]
-    if action.nargs == 0 and isinstance(action.const, bool):  # store_true / store_false
+    if isinstance(action, argparse.BooleanOptionalAction) or (
+            action.nargs == 0 and isinstance(action.const, bool)):  # --x/--no-x, store_true/false
         expected = bool
         ok = isinstance(value, bool)
     elif action.type is int:
