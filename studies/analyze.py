@@ -82,6 +82,21 @@ def peak_and_error(groups, metric) -> list[str]:
     return lines + [""]
 
 
+def learning_curve(groups, metric) -> list[str]:
+    """``metric`` at the first, quarter, half, three-quarter and last epoch: where a setting
+    matters early (an initialization, a warm-up) and washes out by the end."""
+    n = min(len(r["history"]) for rs in groups.values() for r in rs)
+    picks = epoch_picks(n)
+    lines = ["## Learning curve", "",
+             f"`{metric}` after the given epochs, mean ± std over seeds.", "",
+             "| setting | n | " + " | ".join(f"epoch {e}" for e in picks) + " |",
+             "|---|---|" + "---|" * len(picks)]
+    for s, rs in groups.items():
+        cells = [_ms([r["history"][e - 1][metric] for r in rs]) for e in picks]
+        lines.append(f"| {s} | {len(rs)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def stability(groups) -> list[str]:
     rows, tvs = [], []
     for s, rs in groups.items():
@@ -215,6 +230,7 @@ def analyze(study, out=None, results="studies/results") -> Path:
     diags = load_diagnostics(records, out)
     lines = [MARKER, "", "# Extra tables (studies/analyze.py)", ""]
     lines += peak_and_error(groups, study.metric)
+    lines += learning_curve(groups, study.metric)
     lines += stability(groups)
     lines += _layer_table(groups, diags, "ChangedLevels", "since_init",
                           "Changed weights per layer (% of levels differing from initialization)",

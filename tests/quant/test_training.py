@@ -135,6 +135,20 @@ def test_changed_levels_counts_the_percentage_of_flipped_weights():
     assert cb.history["since_init"]["1"] == [0.0]
 
 
+def test_changed_levels_of_stored_binary_weights_counts_sign_changes():
+    model = mlp()
+    layer = quantizable_layers(model)[0]
+    trainer = type("FakeTrainer", (), {})()
+    trainer.model = model
+    cb = ChangedLevels(layers=[("first", layer)], delta=1.0, binary=True)
+    cb.on_train_begin(trainer)
+    w = layer.weight.data
+    w[...] = np.where(w >= 0, 1.0, -1.0) * 0.3          # same signs, other magnitude: no change
+    w.reshape(-1)[:8] *= -1                               # 8 of 32 weights change sign
+    cb.on_epoch_end(trainer, 0, {})
+    assert cb.history["since_init"]["first"] == [pytest.approx(100 * 8 / 32)]
+
+
 def test_sqnr_of_a_known_error():
     x = np.array([1.0, -1.0, 1.0, -1.0])
     assert sqnr_db(x, x * 0.9) == pytest.approx(10 * np.log10(1 / 0.01))
@@ -238,6 +252,7 @@ def test_bad_cli_values_are_rejected_by_argparse(argv, message, capsys):
     (["--quantizer", "ttq", "--threshold-init", "0.2"], "--threshold-init 0.2 has no effect"),
     (["--quantizer", "truncated_gaussian_ternary", "--threshold-optimizer", "adam"],
      "needs --regime alternating"),
+    (["--quantizer", "xnor", "--binary-rounding"], "needs --regime r or sr"),
 ])
 def test_inconsistent_options_raise_value_errors(argv, message):
     with pytest.raises(ValueError, match=message):
@@ -268,6 +283,31 @@ def test_rounding_regimes_keep_the_weights_on_the_grid(regime_name):
     trainer.fit()
     w = quantizable_layers(model)[0].weight.data
     np.testing.assert_allclose(w / 0.02, np.round(w / 0.02), atol=1e-3)
+
+
+def test_binary_rounding_is_sign_deterministically_and_unbiased_stochastically():
+    from tinyquant.quant.regimes import binary_round
+
+    w = np.array([-2.0, -0.5, 0.0, 0.25, 3.0])
+    np.testing.assert_array_equal(binary_round(w, 1.0), [-1, -1, 1, 1, 1])       # sign(0) = +1
+    rng = np.random.default_rng(3)
+    x = np.full(200_000, 0.3)
+    q = binary_round(x, 0.5, rng)
+    assert set(np.unique(q)) == {-0.5, 0.5}
+    # P(+Δ) = (0.3/0.5 + 1)/2 = 0.8, so E[Q] = 0.3; std of the mean Δ·2·√(p(1−p)/n)
+    assert abs(q.mean() - 0.3) < 5 * 0.5 * 2 * np.sqrt(0.8 * 0.2 / x.size)
+    assert set(np.unique(binary_round(np.array([-7.0, 7.0]), 1.0, rng))) == {-1.0, 1.0}   # clipped p
+
+
+@pytest.mark.parametrize("regime_name", ["r", "sr"])
+def test_binary_rounding_regimes_keep_two_levels(regime_name):
+    from tinyquant.nn.models import mlp as build_mlp
+
+    model = build_mlp(64, hidden=(32,), rng=0)
+    _, _, regime, groups = configure_quantization(model, parse("--regime", regime_name, "--grid-delta", "0.1",
+                                                               "--binary-rounding", "--no-keep-first"))
+    tiny_trainer(model, regime, SGD(groups, lr=0.1)).fit()
+    assert set(np.unique(quantizable_layers(model)[0].weight.data)) == {np.float32(-0.1), np.float32(0.1)}
 
 
 def test_alternating_regime_trains_thresholds_and_weights():

@@ -105,7 +105,7 @@ def test_study_fast_mode_produces_its_table(path, tmp_path, pool, checkpoint):
     MARKER = analyze.MARKER
     md = analyze.analyze(study, tmp_path / "sweep", tmp_path / "results")
     text = md.read_text()
-    for heading in ["## Peak and final error"] + EXTRA.get(path.stem, []):
+    for heading in ["## Peak and final error", "## Learning curve"] + EXTRA.get(path.stem, []):
         assert heading in text, f"{path.name}: analyze.py did not write {heading!r}"
     for setting in study.settings:
         assert f"| {setting} |" in text.split(MARKER)[1], f"{setting} missing from the extra tables"

@@ -55,6 +55,43 @@ def test_rerunning_a_finished_sweep_runs_nothing(tiny_sweep):
     assert (out / "records.jsonl").read_bytes() == before
 
 
+def test_records_written_before_an_option_existed_are_still_recognised(tiny_sweep, tmp_path):
+    """A newer tinyquant that adds a training option (at a default that keeps the old
+    behaviour) must not orphan the records: they match with the option at its default."""
+    import json
+
+    from tinyquant.sweep.study import record_run_id, training_defaults
+
+    study, _, out = tiny_sweep
+    defaults = training_defaults()
+    old = tmp_path / "old"
+    old.mkdir()
+    lines = []
+    for record in raw_records(out / "records.jsonl"):
+        assert record_run_id(record, defaults) == record["run_id"]   # nothing added: same id
+        config = dict(record["config"])
+        del config["step_init"], config["bn"]            # as written before those options existed
+        lines.append(json.dumps({**record, "config": config, "run_id": run_id(config)}))
+    (old / "records.jsonl").write_text("\n".join(lines) + "\n")
+    again = run_sweep(study, old, workers=1, **QUIET)
+    assert again.executed == [] and len(again.skipped) == 4
+
+
+def test_a_record_holding_another_value_of_an_option_is_not_reused(tiny_sweep, tmp_path):
+    import json
+
+    study, _, out = tiny_sweep
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    records = raw_records(out / "records.jsonl")
+    record = records[0]
+    config = {**record["config"], "momentum": 0.5}          # e.g. a default that has changed since
+    records[0] = {**record, "config": config, "run_id": run_id(config)}
+    (changed / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    again = run_sweep(study, changed, workers=1, **QUIET)
+    assert again.executed == [record["run_id"]]
+
+
 def test_resuming_after_a_torn_last_line_runs_only_the_missing_runs(tiny_sweep, tmp_path):
     study, _, out = tiny_sweep
     lines = (out / "records.jsonl").read_bytes().splitlines(keepends=True)

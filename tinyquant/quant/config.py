@@ -15,6 +15,7 @@ The CLI calls two functions:
     --keep-first / --no-keep-first   first layer in full precision (default keep)
     --keep-last / --no-keep-last     last layer in full precision (default keep)
     --grid-delta D          grid step Δ of the rounding quantizers and of regimes r / sr (0.05)
+    --binary-rounding       regimes r / sr keep the weights on {−Δ, +Δ} instead of ΔZ (seed 002 §6)
     --threshold-lr LR       lr of the threshold optimizer in the alternating regime (default 0.01)
     --threshold-optimizer O sgd | adam: that optimizer (seed 001, Table I; default sgd)
     --threshold-init F      truncated_gaussian_ternary: δ₀ = F·max|w| (default 0.1)
@@ -124,6 +125,9 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                    help="keep the last layer in full precision (default: yes)")
     g.add_argument("--grid-delta", type=float, default=0.05,
                    help="grid step of the rounding quantizers and of regimes r/sr")
+    g.add_argument("--binary-rounding", action=argparse.BooleanOptionalAction, default=False,
+                   help="regimes r/sr: keep the weights on {-D, +D} (D = --grid-delta) instead of "
+                        "the grid D*Z (seed 002's binarized networks; default no)")
     g.add_argument("--threshold-lr", type=float, default=0.01,
                    help="threshold learning rate of the alternating regime (seed 001)")
     g.add_argument("--threshold-optimizer", default="sgd", choices=("sgd", "adam"),
@@ -212,6 +216,8 @@ def check_options_apply(args) -> None:
         if args.threshold_init != 0.1:
             unused.append((f"--threshold-init {args.threshold_init}",
                            "needs --quantizer truncated_gaussian_ternary"))
+    if args.binary_rounding and args.regime not in ("r", "sr"):
+        unused.append(("--binary-rounding", "needs --regime r or sr"))
     if args.threshold_optimizer != "sgd" and args.regime != "alternating":
         unused.append((f"--threshold-optimizer {args.threshold_optimizer}", "needs --regime alternating"))
     if unused:
@@ -292,12 +298,13 @@ def configure_quantization(model, args):
         if not chosen:
             raise ValueError(f"--regime {args.regime}: no layer left to quantize (keep-first/keep-last)")
         regime = RoundingRegime([layer.weight for layer in chosen], args.grid_delta,
-                                stochastic=args.regime == "sr")
+                                stochastic=args.regime == "sr", binary=args.binary_rounding)
         if aq is not None:
             quantize_model(model, None, aq, args.keep_first, args.keep_last)
         if args.diagnostics:
             names = {id(m): n for n, m in model.named_modules()}
-            recorders = [ChangedLevels(layers=[(names[id(la)], la) for la in chosen], delta=args.grid_delta)]
+            recorders = [ChangedLevels(layers=[(names[id(la)], la) for la in chosen], delta=args.grid_delta,
+                                       binary=args.binary_rounding)]
             callbacks += recorders + [SaveDiagnostics(Path(args.out) / "diagnostics.json", recorders)]
         return model, callbacks, regime, param_groups(model)
 

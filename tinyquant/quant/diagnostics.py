@@ -60,15 +60,18 @@ class ChangedLevels(_Recorder):
     """% of weights whose level changed since initialization and per ``interval`` epochs.
 
     For layers without a weight quantizer (regimes R and SR store the weights quantized),
-    pass ``layers``; the level is then round(w/Δ) with ``delta``.
+    pass ``layers``; the level is then round(w/Δ) with ``delta``, or the sign (w ≥ 0 → +1)
+    with ``binary=True`` (seed 002's Figs. 4–5: "signs different from the initialization").
     """
 
-    def __init__(self, interval: int = 1, layers=None, delta: float | None = None):
-        self.interval, self.layers, self.delta = int(interval), layers, delta
+    def __init__(self, interval: int = 1, layers=None, delta: float | None = None, binary: bool = False):
+        self.interval, self.layers, self.delta, self.binary = int(interval), layers, delta, bool(binary)
         self.history = {"epoch": [], "since_init": {}, "per_interval": {}}
         self._init, self._last = {}, {}
 
     def _codes(self, trainer):
+        if self.layers is not None and self.binary:
+            return {name: np.where(layer.weight.data >= 0, 1, -1) for name, layer in self.layers}
         if self.layers is not None:
             return {name: np.round(layer.weight.data / self.delta).astype(np.int64)
                     for name, layer in self.layers}

@@ -47,15 +47,30 @@ class BinaryConnectRegime(StandardRegime):
     the forward pass, the gradient applied to w_r (plug the quantizer into the layers)."""
 
 
+def binary_round(w, delta: float, rng=None):
+    """Seed 002's rounding onto the two levels {−Δ, +Δ} (its experiments: Δ = 1, §6).
+
+    Deterministic (``rng`` None): Δ·sign(w), sign(0) = +1.
+    Stochastic: +Δ with probability p = clip((w/Δ + 1)/2, 0, 1), else −Δ, so that
+    E[Q(w)] = w on [−Δ, Δ] (eq. 5 on the binary grid).
+    """
+    if rng is None:
+        return np.where(w >= 0, delta, -delta).astype(w.dtype)
+    p = np.clip((w / delta + 1) / 2, 0, 1)
+    return np.where(rng.random(w.shape) < p, delta, -delta).astype(w.dtype)
+
+
 class RoundingRegime:
     """Seed 002's R (``stochastic=False``, eq. 4) or SR (``stochastic=True``, eq. 6).
 
-    ``params`` are the weights kept on the grid ΔZ (``delta`` Δ), rounded once before the
-    first step and after every optimizer step; ``clip`` (optional) bounds the grid to
-    [−clip, clip] (the finite domain of seed 002 §4).
+    ``params`` are the weights kept on the grid ΔZ (``delta`` Δ), or with ``binary=True`` on
+    {−Δ, +Δ} (:func:`binary_round`, the binarized networks of seed 002's Table 1), rounded
+    once before the first step and after every optimizer step; ``clip`` (optional) bounds
+    the grid to [−clip, clip] (the finite domain of seed 002 §4).
     """
 
-    def __init__(self, params, delta: float, stochastic: bool = False, clip: float | None = None):
+    def __init__(self, params, delta: float, stochastic: bool = False, clip: float | None = None,
+                 binary: bool = False):
         self.params = list(params)
         if not self.params:
             raise ValueError("RoundingRegime: no parameters to keep quantized")
@@ -64,12 +79,15 @@ class RoundingRegime:
         if clip is not None and not clip > 0:
             raise ValueError(f"RoundingRegime: clip must be > 0 or None, got {clip!r}")
         self.delta, self.stochastic, self.clip = float(delta), bool(stochastic), clip
+        self.binary = bool(binary)
         self._started = False
 
     def round_params(self, rng) -> None:
         for p in self.params:
             w = p.data if self.clip is None else np.clip(p.data, -self.clip, self.clip)
-            if self.stochastic:
+            if self.binary:
+                p.data[...] = binary_round(w, self.delta, rng if self.stochastic else None)
+            elif self.stochastic:
                 p.data[...] = stochastic_round(w, self.delta, rng)      # eq. 6
             else:
                 p.data[...] = deterministic_round(w, self.delta)        # eq. 4

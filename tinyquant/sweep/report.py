@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from .study import Study
+from .study import Study, record_run_id, training_defaults
 
 
 @dataclass
@@ -66,11 +66,12 @@ def select_records(records: list[dict], study: Study | None = None) -> tuple[lis
     mode's, sharing the folder are left out). Without: all, but each (setting, seed) once.
     """
     if study is not None:
-        wanted = {run.run_id for run in study.runs}
+        wanted, defaults = {run.run_id for run in study.runs}, training_defaults()
         chosen, seen = [], set()
         for record in records:
-            if record["run_id"] in wanted and record["run_id"] not in seen:
-                seen.add(record["run_id"])
+            rid = record_run_id(record, defaults)
+            if rid in wanted and rid not in seen:
+                seen.add(rid)
                 chosen.append(record)
         return chosen, len(records) - len(chosen)
     by_key = {}

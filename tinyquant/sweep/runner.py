@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .records import append_record, drop_torn_tail, read_records
-from .study import Study
+from .study import Study, record_run_id, training_defaults
 
 BROKEN_POOL_HINT = (" (a worker process died: out of memory, killed, or started from a script "
                     "without an `if __name__ == '__main__':` guard or read from stdin, "
@@ -123,7 +123,8 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
     out = Path(default_out(study) if out is None else out).resolve()
     result = SweepResult(records_path=out / "records.jsonl")
     drop_torn_tail(result.records_path)
-    recorded = {record["run_id"] for record in read_records(result.records_path)}
+    defaults = training_defaults()
+    recorded = {record_run_id(record, defaults) for record in read_records(result.records_path)}
     todo = [run for run in study.runs if run.run_id not in recorded]
     result.skipped = [run.run_id for run in study.runs if run.run_id in recorded]
     echo(f"{study.name} ({study.mode} mode): {len(study.runs)} runs, "

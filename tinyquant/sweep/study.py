@@ -5,7 +5,9 @@
 returns a :class:`Study` whose ``runs`` are the resolved training configurations, one per
 (setting, seed). A run's identity is :func:`run_id`: a hash of its full resolved
 configuration (every ``tinyquant train`` option, defaults included) as sorted JSON, so the
-same configuration always gets the same id and a resumed sweep recognises it.
+same configuration always gets the same id and a resumed sweep recognises it; a record
+written before an option existed is matched with that option at its default
+(:func:`record_run_id`).
 
 The schema is documented in ``tinyquant/sweep/__init__.py`` and ``studies/README.md``.
 """
@@ -71,6 +73,28 @@ def run_id(config: dict) -> str:
     """A stable id for a resolved configuration: sha256 of its sorted JSON, 16 hex digits."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def training_defaults() -> dict:
+    """The ``tinyquant train`` defaults every run's configuration starts from (the runner's
+    own options left out)."""
+    return {dest: action.default for dest, action in training_options().items()
+            if dest not in RUNNER_OPTIONS}
+
+
+def record_run_id(record: dict, defaults: dict | None = None) -> str:
+    """The id of a recorded run under today's options: its recorded configuration with every
+    option it predates set to that option's current default.
+
+    A tinyquant version that *adds* a training option (whose default keeps the old behaviour)
+    thereby keeps recognising older records; one that changes a default a record holds does
+    not, and the run is done again. Records without a configuration keep their stored id.
+    """
+    config = record.get("config")
+    if not isinstance(config, dict):
+        return record["run_id"]
+    defaults = training_defaults() if defaults is None else defaults
+    return run_id({**{k: v for k, v in defaults.items() if k not in config}, **config})
 
 
 def training_options() -> dict:
@@ -251,7 +275,7 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
                              f"sets; fast mode would erase the difference between settings")
 
     defaults = {dest: action.default for dest, action in actions.items()
-                if dest not in RUNNER_OPTIONS}
+                if dest not in RUNNER_OPTIONS}                     # = training_defaults()
     runs, seen = [], {}
     for name, overrides in settings:
         for seed in (fast_seeds if fast else seeds):
