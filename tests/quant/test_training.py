@@ -310,6 +310,29 @@ def test_binary_rounding_regimes_keep_two_levels(regime_name):
     assert set(np.unique(quantizable_layers(model)[0].weight.data)) == {np.float32(-0.1), np.float32(0.1)}
 
 
+def test_stochastic_rounding_in_training_is_independent_of_the_weights_initialization():
+    """Regression: the trainer's Generator and the model's were both default_rng(seed), so
+    the first stochastic rounding reused the uniform numbers that drew the weights and
+    binary SR flipped the sign of every weight. Independent streams keep the sign of a
+    weight w with probability (1 + |w|)/2 > 1/2."""
+    from tinyquant.data import get_dataset
+    from tinyquant.nn.models import build_model
+    from tinyquant.train import Trainer
+
+    data = get_dataset("mnist1d")
+    for seed in (0, 1):
+        model = build_model("mnist1d_cnn", data.input_shape, data.num_classes, rng=seed)
+        _, _, regime, _ = configure_quantization(model, parse("--regime", "sr", "--binary-rounding",
+                                                              "--grid-delta", "1", "--no-keep-first"))
+        w0 = [p.data.copy() for p in regime.params]
+        regime.round_params(Trainer(model, SGD(model.parameters(), lr=0.0), [], seed=seed).rng)
+        kept = np.mean(np.concatenate([(np.sign(p.data) == np.where(w >= 0, 1, -1)).ravel()
+                                       for p, w in zip(regime.params, w0)]))
+        expected = np.mean(np.concatenate([(1 + np.abs(w.ravel())) / 2 for w in w0]))
+        n = sum(w.size for w in w0)
+        assert abs(kept - expected) < 5 * np.sqrt(0.25 / n), (seed, kept, expected)
+
+
 def test_alternating_regime_trains_thresholds_and_weights():
     from tinyquant.nn.models import mlp as build_mlp
 

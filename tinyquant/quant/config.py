@@ -53,6 +53,7 @@ from pathlib import Path
 
 from ..nn.layers import quantizable_layers, quantize_model
 from ..optim import SGD, Adam
+from ..rng import QUANTIZER_STREAM, derived_generator
 from ..train.callbacks import Callback
 from .clipping import WeightClipping, check_clip_factor
 from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, QuantizerTrace
@@ -177,7 +178,8 @@ def weight_quantizer_factory(args):
     counter = iter(range(10**9))
 
     def factory(layer):
-        extra = {"rng": args.seed * 1000 + next(counter)} if name in ("stochastic_binary", "stochastic_round") else {}
+        extra = ({"rng": derived_generator(args.seed, QUANTIZER_STREAM, next(counter))}
+                 if name in ("stochastic_binary", "stochastic_round") else {})
         return get_quantizer(name, **kwargs, **extra)
 
     return factory

@@ -7,7 +7,8 @@ without a second training loop. :class:`StandardRegime` is plain backprop + one 
 
 Reproducibility: the model is initialized by its own seeded Generator; the loaders
 shuffle and augment from ``(seed, epoch)``; everything else random in training (e.g.
-stochastic rounding) draws from ``trainer.rng``. A checkpoint holds the model, the
+stochastic rounding) draws from ``trainer.rng``, a child stream of ``seed``
+(:func:`tinyquant.rng.derived_generator`) independent of the model's. A checkpoint holds the model, the
 optimizer, the schedule position, ``trainer.rng``'s state, every stateful callback, the
 epoch and the history, so that resuming after epoch k gives bit-identical parameters
 to an uninterrupted run.
@@ -24,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ..autograd import no_grad
 from ..ops import cross_entropy
+from ..rng import TRAINER_STREAM, derived_generator
 from ..tensor import Tensor
 from .callbacks import Callback
 from .checkpoint import load_checkpoint, save_checkpoint, split_prefix, with_prefix
@@ -67,7 +69,7 @@ class Trainer:
         self.epochs, self.scheduler = int(epochs), scheduler
         self.callbacks = list(callbacks)
         self.regime = regime if regime is not None else StandardRegime()
-        self.rng = np.random.default_rng(seed)
+        self.rng = derived_generator(seed, TRAINER_STREAM)   # independent of the model's init stream
         self.show_progress = show_progress
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.epoch = 0          # epochs completed
