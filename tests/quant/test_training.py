@@ -310,6 +310,23 @@ def test_binary_rounding_regimes_keep_two_levels(regime_name):
     assert set(np.unique(quantizable_layers(model)[0].weight.data)) == {np.float32(-0.1), np.float32(0.1)}
 
 
+def test_rounding_regimes_round_before_the_callbacks_see_the_weights():
+    from tinyquant.nn.models import mlp as build_mlp
+    from tinyquant.train.callbacks import Callback
+
+    model = build_mlp(64, hidden=(32,), rng=0)
+    _, _, regime, groups = configure_quantization(model, parse("--regime", "sr", "--binary-rounding",
+                                                               "--grid-delta", "0.5", "--no-keep-first"))
+    seen = {}
+
+    class Spy(Callback):
+        def on_train_begin(self, trainer):
+            seen["w"] = quantizable_layers(model)[0].weight.data.copy()
+
+    tiny_trainer(model, regime, SGD(groups, lr=0.0), callbacks=[Spy()]).fit()
+    assert set(np.unique(seen["w"])) == {np.float32(-0.5), np.float32(0.5)}
+
+
 def test_stochastic_rounding_in_training_is_independent_of_the_weights_initialization():
     """Regression: the trainer's Generator and the model's were both default_rng(seed), so
     the first stochastic rounding reused the uniform numbers that drew the weights and

@@ -92,10 +92,15 @@ class RoundingRegime:
             else:
                 p.data[...] = deterministic_round(w, self.delta)        # eq. 4
 
-    def step(self, trainer, x, y):
+    def on_train_begin(self, trainer):
+        """Round the weights before training starts (the Trainer calls this before its
+        callbacks, so a ChangedLevels diagnostic counts changes from the rounded start)."""
         if not self._started:
             self.round_params(trainer.rng)
             self._started = True
+
+    def step(self, trainer, x, y):
+        self.on_train_begin(trainer)   # no-op once started; covers use without Trainer.fit
         loss, logits = _forward_backward(trainer, x, y)
         trainer.optimizer.zero_grad()
         loss.backward()

@@ -106,6 +106,9 @@ class Trainer:
     # ------------------------------------------------------------- training
     def fit(self) -> list[dict]:
         """Train from the current epoch to ``epochs``; return the history."""
+        begin = getattr(self.regime, "on_train_begin", None)
+        if begin is not None:   # before the callbacks, so that they see the regime's start state
+            begin(self)
         self._call("on_train_begin")
         for epoch in range(self.epoch, self.epochs):
             self.train_one_epoch(epoch)
