@@ -193,3 +193,39 @@ def test_conv2d_is_correct_when_column_buffers_are_recycled():
     dw = sum(np.array([np.sum(naive_conv2d(x, e.reshape(w.shape), None, (1, 1), (1, 1)) * ri)
                        for e in np.eye(w.size)]).reshape(w.shape) for x, ri in zip(xs, r))
     np.testing.assert_allclose(W.grad, dw, rtol=1e-9)
+
+
+@pytest.fixture
+def three_threads(monkeypatch):
+    """Force batch chunking on any machine and for tiny inputs: 3 threads, no minimum."""
+    from tinyquant.nn import parallel
+
+    monkeypatch.setattr(parallel, "THREADS", 3)
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 1)
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    return parallel
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10])
+def test_chunk_bounds_cover_the_batch_contiguously_without_empty_chunks(n, three_threads):
+    bounds = three_threads.chunk_bounds(n, work=1)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(hi > lo for lo, hi in bounds) and len(bounds) == min(3, n)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+
+
+@pytest.mark.parametrize("stride, padding", [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((2, 1), (0, 2))])
+def test_conv2d_on_batch_chunks_in_threads_equals_the_naive_reference_and_its_gradients(
+        stride, padding, three_threads):
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((7, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    X, W, B = (tq.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv2d(X, W, B, stride=stride, padding=padding)
+    np.testing.assert_allclose(y.data, naive_conv2d(x, w, b, stride, padding), rtol=1e-10, atol=1e-10)
+    r = rng.standard_normal(y.shape)
+    y.backward(r)
+    three_threads.THREADS = 1                        # the same graph in one piece
+    X1, W1 = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
+    conv2d(X1, W1, tq.Tensor(b), stride=stride, padding=padding).backward(r)
+    np.testing.assert_allclose(X.grad, X1.grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(W.grad, W1.grad, rtol=1e-12, atol=1e-12)

@@ -19,11 +19,14 @@ faster than any scatter (PERF.md). For stride > 1, col2im's kh·kw shifted-slice
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from .im2col import buffers, col2im, im2col, output_size, pad2d
+from .parallel import over_batch
 
 # ------------------------------------------------------------------ checks
 
@@ -76,15 +79,26 @@ def _check_conv(fn, x, weight, bias, x_layout, w_layout) -> None:
 
 
 class Conv2dFunction(Function):
-    """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring)."""
+    """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring).
+
+    Forward and backward run on contiguous chunks of the batch in parallel threads
+    (:func:`tinyquant.nn.parallel.over_batch`); each chunk is the whole computation on a
+    slice of the batch, and dW adds the chunks' partial sums.
+    """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
         o, c, kh, kw = weight.shape
         n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
-        cols = im2col(x, kh, kw, stride, padding,                # (N, C·kh·kw, Ho·Wo)
-                      out=buffers.take((n, c * kh * kw, ho * wo), x.dtype))
-        y = weight.reshape(o, -1) @ cols                         # (N, O, Ho·Wo)
+        cols = buffers.take((n, c * kh * kw, ho * wo), x.dtype)   # (N, C·kh·kw, Ho·Wo)
+        y = np.empty((n, o, ho * wo), dtype=x.dtype)
+        wm = weight.reshape(o, -1)
+
+        def chunk(lo, hi):
+            im2col(x[lo:hi], kh, kw, stride, padding, out=cols[lo:hi])
+            np.matmul(wm, cols[lo:hi], out=y[lo:hi])                # y[n] = Wm · cols[n]
+
+        over_batch(chunk, n, cols.size)
         if bias is not None:
             y += bias[:, None]
         if is_grad_enabled() and ctx.needs_input_grad[1]:
@@ -100,12 +114,23 @@ class Conv2dFunction(Function):
         if ctx.stride is None:
             raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
         weight, cols = ctx.saved
-        dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dx = _conv2d_input_grad(grad, weight, ctx.x_shape, ctx.stride, ctx.padding)
-        if ctx.needs_input_grad[1]:
-            g = grad.reshape(grad.shape[0], grad.shape[1], -1)   # (N, O, Ho·Wo)
-            dw = np.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)  # Σ_n dy[n]·cols[n]ᵀ
+        need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        n = grad.shape[0]
+        g = grad.reshape(n, grad.shape[1], -1)                   # (N, O, Ho·Wo)
+        dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
+
+        def chunk(lo, hi):
+            if need_dx:
+                dx[lo:hi] = _conv2d_input_grad(grad[lo:hi], weight, (hi - lo, *ctx.x_shape[1:]),
+                                               ctx.stride, ctx.padding)
+            if need_dw:                                          # Σ_n dy[n]·cols[n]ᵀ over the chunk
+                return np.matmul(g[lo:hi], cols[lo:hi].transpose(0, 2, 1)).sum(axis=0)
+            return None
+
+        partial = over_batch(chunk, n, n * weight[0].size * g.shape[2])   # work: the columns' size
+        dw = db = None
+        if need_dw:
+            dw = functools.reduce(np.add, partial).reshape(weight.shape)
             buffers.give(cols)
             ctx.saved, ctx.stride = (), None                     # the columns are reused from now on
         if ctx.needs_input_grad[2]:

@@ -35,6 +35,8 @@ slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -55,20 +57,25 @@ def pad2d(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
 
 
 class BufferPool:
-    """Arrays handed back with ``give`` are handed out again by ``take`` for the same shape and dtype."""
+    """Arrays handed back with ``give`` are handed out again by ``take`` for the same shape
+    and dtype. Thread-safe: the convolution's batch chunks take and give from threads."""
 
     def __init__(self, per_shape: int = 64):
-        self.per_shape, self._free = per_shape, {}
+        self.per_shape, self._free, self._lock = per_shape, {}, threading.Lock()
 
     def take(self, shape, dtype) -> np.ndarray:
-        stack = self._free.get((tuple(shape), np.dtype(dtype)))
-        return stack.pop() if stack else np.empty(shape, dtype)
+        with self._lock:
+            stack = self._free.get((tuple(shape), np.dtype(dtype)))
+            if stack:
+                return stack.pop()
+        return np.empty(shape, dtype)
 
     def give(self, array: np.ndarray) -> None:
         """Return an array nobody uses any more (its contents will be overwritten)."""
-        stack = self._free.setdefault((array.shape, array.dtype), [])
-        if len(stack) < self.per_shape:
-            stack.append(array)
+        with self._lock:
+            stack = self._free.setdefault((array.shape, array.dtype), [])
+            if len(stack) < self.per_shape:
+                stack.append(array)
 
     def clear(self) -> None:
         self._free.clear()
