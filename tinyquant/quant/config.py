@@ -75,6 +75,8 @@ TAKES_BITS = ("uniq", "lsq", "dorefa")
 #: epochs and runs ended at 91.9–92.5 % test accuracy; at factor 0.01 they reached 98.9–99.2 %
 #: (measured, seed 0, two runs each). LSQ addresses the same growth with its 1/√(N·Q_p) gradient scale.
 QUANT_LR_FACTORS = {"ttq": 0.01}
+#: Default initial threshold factor of truncated_gaussian_ternary, δ₀ = 0.1·max|w| (seed 001).
+THRESHOLD_INIT = 0.1
 from ..cli import DEFAULT_LR as BASE_LR  # noqa: E402  (the CLI's lr when --lr is not given)
 
 
@@ -134,7 +136,7 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     g.add_argument("--threshold-optimizer", default="sgd", choices=("sgd", "adam"),
                    help="optimizer of the thresholds in the alternating regime (seed 001, "
                         "Table I: vanilla SGD or Adam, lr --threshold-lr, no weight decay)")
-    g.add_argument("--threshold-init", type=_non_negative_float, default=0.1,
+    g.add_argument("--threshold-init", type=_non_negative_float, default=THRESHOLD_INIT,
                    help="initial threshold of truncated_gaussian_ternary, x max|w| (seed 001)")
     g.add_argument("--gradient-correctness", action=argparse.BooleanOptionalAction, default=True,
                    help="truncated_gaussian_ternary: dTern/dw = 1/S (seed 001, eq. 15; default yes)")
@@ -215,7 +217,7 @@ def check_options_apply(args) -> None:
     if args.quantizer != "truncated_gaussian_ternary":
         if not args.gradient_correctness:
             unused.append(("--no-gradient-correctness", "needs --quantizer truncated_gaussian_ternary"))
-        if args.threshold_init != 0.1:
+        if args.threshold_init != THRESHOLD_INIT:
             unused.append((f"--threshold-init {args.threshold_init}",
                            "needs --quantizer truncated_gaussian_ternary"))
     if args.binary_rounding and args.regime not in ("r", "sr"):
