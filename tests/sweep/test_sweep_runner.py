@@ -208,3 +208,15 @@ def test_the_sweep_command_reports_a_malformed_study_in_one_line(tmp_path, capsy
     error = capsys.readouterr().err
     assert error.startswith("tinyquant sweep: error:") and "'nope'" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_worker_initializer_shares_the_cores_between_blas_and_the_convolution(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tinyquant.nn import parallel
+
+    monkeypatch.setattr(parallel, "THREADS", 4)
+    with threadpool_limits():          # restores the BLAS thread counts afterwards
+        runner._limit_blas_threads(1)
+        assert parallel.THREADS == 1
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
