@@ -229,3 +229,25 @@ def test_conv2d_on_batch_chunks_in_threads_equals_the_naive_reference_and_its_gr
     conv2d(X1, W1, tq.Tensor(b), stride=stride, padding=padding).backward(r)
     np.testing.assert_allclose(X.grad, X1.grad, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(W.grad, W1.grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork (POSIX)")
+def test_batch_chunks_still_run_in_a_process_forked_after_they_were_used(three_threads):
+    import multiprocessing
+
+    x = tq.Tensor(np.random.default_rng(0).standard_normal((6, 2, 5, 5)))
+    w = tq.Tensor(np.random.default_rng(1).standard_normal((3, 2, 3, 3)))
+    expected = conv2d(x, w, padding=1).data           # the parent's pool now has threads
+
+    def child(queue):
+        inherited = len(three_threads._pools)           # executors whose threads did not fork
+        queue.put((inherited, conv2d(x, w, padding=1).data))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    process = ctx.Process(target=child, args=(queue,))
+    process.start()
+    inherited, result = queue.get(timeout=30)
+    process.join(timeout=30)
+    assert inherited == 0, "the child must not reuse the parent's executors"
+    np.testing.assert_array_equal(result, expected)

@@ -63,6 +63,18 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return _pools[threads]
 
 
+def _forget_pools_after_fork() -> None:
+    """A forked child inherits the executors' bookkeeping but not their threads; rather than
+    rely on an executor noticing that, the child starts with no executors and makes its own."""
+    global _blas
+    _pools.clear()
+    _blas = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+
+
 def chunk_bounds(n: int, work: int) -> list[tuple[int, int]]:
     """Contiguous [lo, hi) ranges covering range(n): one per thread when the batch (n) and
     the work (elements touched) are large enough, else one range."""
