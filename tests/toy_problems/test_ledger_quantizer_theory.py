@@ -4,6 +4,7 @@ TINYQUANT_FULL=1 for the full-size experiments of the committed report)."""
 import os
 
 import pytest
+from ledger_helpers import assert_pinned_verdicts
 
 from toy_problems import step_size, truncated_gaussian
 from toy_problems.ledger_quantizer_theory import (
@@ -50,19 +51,13 @@ def ss():
 @pytest.mark.slow
 def test_every_seed_001_row_has_its_pinned_verdict(tg):
     rows = build_truncated_gaussian_rows(tg)
-    assert len(rows) == len(EXPECTED_001)
-    for row, (claim, verdict) in zip(rows, EXPECTED_001):
-        assert row.claim.startswith(claim), (row.claim, claim)
-        assert row.verdict == verdict, f"{claim}: verdict {row.verdict!r}, pinned {verdict!r}; measured {row.measured}"
+    assert_pinned_verdicts(rows, EXPECTED_001)
 
 
 @pytest.mark.slow
 def test_every_seed_003_row_has_its_pinned_verdict(ss):
     rows = build_step_size_rows(ss)
-    assert len(rows) == len(EXPECTED_003)
-    for row, (claim, verdict) in zip(rows, EXPECTED_003):
-        assert row.claim.startswith(claim), (row.claim, claim)
-        assert row.verdict == verdict, f"{claim}: verdict {row.verdict!r}, pinned {verdict!r}; measured {row.measured}"
+    assert_pinned_verdicts(rows, EXPECTED_003)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from ledger_helpers import assert_pinned_verdicts
 
 from toy_problems.ledger_sr_vs_bc import CONDITIONAL, FAILS, HOLDS, build_ledger, closing_note, ledger_markdown
 from toy_problems.sr_vs_bc import run_experiments
@@ -45,10 +46,7 @@ def rows(results):
 
 @pytest.mark.slow
 def test_every_ledger_row_has_its_pinned_verdict(rows):
-    assert len(rows) == len(EXPECTED)
-    for row, (claim, verdict) in zip(rows, EXPECTED):
-        assert row.claim.startswith(claim), (row.claim, claim)
-        assert row.verdict == verdict, f"{claim}: verdict {row.verdict!r}, pinned {verdict!r}; measured {row.measured}"
+    assert_pinned_verdicts(rows, EXPECTED)
 
 
 @pytest.mark.slow

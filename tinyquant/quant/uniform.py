@@ -135,8 +135,9 @@ class UniQ(Quantizer):
     """UniQ's symmetric uniform weight quantizer with a learnable step Δ (seed 003, §4).
 
     N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
-    to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5). ``ste=None`` is the paper's STE; a registry name applies the
-    staircase rule (``"clipped"`` reproduces the paper's STE exactly).
+    to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5).
+    ``ste=None`` is the paper's STE; a registry name applies the staircase rule
+    (``"clipped"`` reproduces the paper's STE exactly).
     """
 
     name = "uniq"
@@ -299,7 +300,7 @@ class LSQ(Quantizer):
         self.s = scalar_parameter(1.0)
 
     def initialize(self, x):
-        self.s.data[...] = 2 * np.mean(np.abs(x)) / math.sqrt(self.qp)
+        self.s.data[...] = lsq_unit_step(x, self.qp)
 
     def forward(self, x):
         check_tensor(self.name, x)

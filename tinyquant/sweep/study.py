@@ -75,11 +75,11 @@ def run_id(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def training_defaults() -> dict:
+def training_defaults(actions: dict | None = None) -> dict:
     """The ``tinyquant train`` defaults every run's configuration starts from (the runner's
-    own options left out)."""
-    return {dest: action.default for dest, action in training_options().items()
-            if dest not in RUNNER_OPTIONS}
+    own options left out); ``actions`` as returned by :func:`training_options`."""
+    actions = training_options() if actions is None else actions
+    return {dest: action.default for dest, action in actions.items() if dest not in RUNNER_OPTIONS}
 
 
 def record_run_id(record: dict, defaults: dict | None = None) -> str:
@@ -274,8 +274,7 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
             raise StudyError(f"{f}: [fast] sets {clash[0]!r}, which setting {name!r} also "
                              f"sets; fast mode would erase the difference between settings")
 
-    defaults = {dest: action.default for dest, action in actions.items()
-                if dest not in RUNNER_OPTIONS}                     # = training_defaults()
+    defaults = training_defaults(actions)
     runs, seen = [], {}
     for name, overrides in settings:
         for seed in (fast_seeds if fast else seeds):
