@@ -57,17 +57,17 @@ from ..rng import QUANTIZER_STREAM, derived_generator
 from ..train.callbacks import Callback
 from .clipping import WeightClipping, check_clip_factor
 from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, QuantizerTrace
-from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer
+from .registry import ACTIVATION_QUANTIZERS, get_quantizer, quantizer_facts, quantizer_names
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
 from .ste import STES
 from .uniform import check_step_init
 
 REGIMES = ("standard", "bc", "r", "sr", "alternating")
-WEIGHT_QUANTIZERS = tuple(n for n in QUANTIZERS if n not in ACTIVATION_QUANTIZERS)
-TAKES_STE = ("binary_connect", "stochastic_binary", "xnor", "twn", "ttq",
-             "truncated_gaussian_ternary", "uniq")
-TAKES_BITS = ("uniq", "lsq", "dorefa")
+# read from the registry's facts (tinyquant.quant.registry), never listed here
+WEIGHT_QUANTIZERS = quantizer_names("weight")
+TAKES_STE = tuple(n for n in WEIGHT_QUANTIZERS if quantizer_facts(n).takes_ste)
+TAKES_BITS = tuple(n for n in WEIGHT_QUANTIZERS if quantizer_facts(n).bits is not None)
 
 #: Default lr factor of quantizer parameters. TTQ's ∂L/∂W_p sums the gradient over every
 #: weight above Δ, so its size grows with the layer; with the CLI's SGD (lr 0.05, momentum
@@ -167,11 +167,12 @@ def weight_quantizer_factory(args):
             raise ValueError(f"--ste: quantizer {name!r} has a fixed estimator; quantizers that "
                              f"take --ste: {', '.join(TAKES_STE)}")
         kwargs["ste"] = args.ste
+    facts = quantizer_facts(name)
     if name in TAKES_BITS:
         kwargs["bits"] = args.weight_bits
-    if name in ("deterministic_round", "stochastic_round"):
+    if "delta" in facts.options:
         kwargs["delta"] = args.grid_delta
-    if name == "uniq":
+    if "step_init" in facts.options:
         kwargs["step_init"] = args.step_init
     if name == "truncated_gaussian_ternary":
         kwargs["gradient_correctness"] = args.gradient_correctness
@@ -181,7 +182,7 @@ def weight_quantizer_factory(args):
 
     def factory(layer):
         extra = ({"rng": derived_generator(args.seed, QUANTIZER_STREAM, next(counter))}
-                 if name in ("stochastic_binary", "stochastic_round") else {})
+                 if facts.stochastic else {})
         return get_quantizer(name, **kwargs, **extra)
 
     return factory
@@ -201,7 +202,7 @@ def activation_quantizer_factory(args):
     if name is None:
         return None
     kwargs = {"bits": args.act_bits}
-    if name == "uniq_activation":
+    if "step_init" in quantizer_facts(name).options:
         kwargs["step_init"] = args.step_init
     get_quantizer(name, **kwargs)
     return lambda layer: get_quantizer(name, **kwargs)

@@ -22,6 +22,7 @@ from scipy.special import erfcx
 
 from ..autograd import Function
 from .base import Quantizer, check_tensor, scalar_parameter
+from .registry import register_quantizer
 
 # ---------------------------------------------------------------------- TWN
 
@@ -44,6 +45,9 @@ class TWNFunction(Function):
         return grad * ctx.ste.dF(w)                              # α and Δ held constant
 
 
+@register_quantizer(kind="weight", num_levels=3, levels="{−α, 0, +α}, α = mean of |w| over |w| > Δ",
+                    symmetric=True, idempotent=True, reference=("TWN (Li & Liu 2016)", "eqs. 9, 11"),
+                    formula="ŵ = α·sign(w)·1[|w| > Δ], Δ = 0.7·E|w|")
 class TWN(Quantizer):
     """Ternary Weight Networks: threshold 0.7·E|w|, scale α = mean of the surviving |w|."""
 
@@ -90,6 +94,10 @@ class TTQFunction(Function):
         return dw, dw_p, dw_n
 
 
+@register_quantizer(kind="weight", num_levels=3, levels="{−W_n, 0, +W_p}, learned W_p, W_n > 0",
+                    symmetric=False, idempotent=False, parameters=("w_p", "w_n"),
+                    reference=("TTQ (Zhu et al., ICLR 2017)", "eqs. 6–8"),
+                    formula="ŵ = W_p·1[w > Δ] − W_n·1[w < −Δ], Δ = t·max|w| (t = 0.05)")
 class TTQ(Quantizer):
     """Trained Ternary Quantization: Δ = t·max|w| (t = 0.05), learned scales W_p, W_n.
 
@@ -195,6 +203,11 @@ class TruncatedGaussianTernaryFunction(Function):
         return dw, ddelta
 
 
+@register_quantizer(kind="weight", num_levels=3, levels="{−S, 0, +S}, S = μ + σ·λ(δ_c/σ)",
+                    symmetric=False, idempotent=False, parameters=("delta",),
+                    reference=("seed 001", "eqs. 2, 9–11, 15"),
+                    formula="ŵ = S(μ, σ, δ_c)·Tern(w, μ, δ_c), δ_c = hardtanh(|δ|, 0, 3σ), "
+                            "Tern = 1[w > μ + δ_c] − 1[w < μ − δ_c]")
 class TruncatedGaussianTernary(Quantizer):
     """Seed 001's ternarizer with a trainable threshold δ (one per layer).
 

@@ -35,6 +35,7 @@ import numpy as np
 from ..autograd import Function
 from ..rng import as_generator
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
+from .registry import MAX_BITS, register_quantizer
 from .rounding import deterministic_round, stochastic_round
 from .ste import staircase_derivative
 
@@ -48,6 +49,15 @@ def optimal_unit_step(levels: int, signal: str) -> float:
 
 
 STEP_INITS = ("optimal", "lsq")
+
+#: the smallest initial step: an all-zero first input (a zero-initialized layer, a dead ReLU)
+#: would give Δ = 0 and then 0/0 = NaN in every forward; with the floor it quantizes to 0
+STEP_FLOOR = 1e-8
+
+
+def floored_step(step) -> float:
+    """An initial step, at least :data:`STEP_FLOOR` (no NaN from an all-zero input)."""
+    return max(float(step), STEP_FLOOR)
 
 
 def check_step_init(owner: str, step_init):
@@ -75,14 +85,17 @@ def lsq_unit_step(x, qp: int) -> float:
     return 2 * float(np.mean(np.abs(x), dtype=np.float64)) / math.sqrt(qp)
 
 
-def symmetric_levels(owner: str, bits=None, levels=None) -> int:
-    """N for a symmetric quantizer: 2^bits, or ``levels`` which must be even and >= 2."""
+def symmetric_levels(owner: str, bits=None, levels=None, bounds=(1, MAX_BITS)) -> int:
+    """N for a symmetric quantizer: 2^bits (``bounds`` on bits), or ``levels`` which must be
+    even, >= 2 and <= 2^(the largest bit width)."""
     if (bits is None) == (levels is None):
         raise TypeError(f"{owner}: give exactly one of bits or levels, got bits={bits!r}, levels={levels!r}")
     if bits is not None:
-        return 2 ** check_bits(owner, bits)
+        return 2 ** check_bits(owner, bits, *bounds)
     if isinstance(levels, bool) or not isinstance(levels, numbers.Integral):
         raise TypeError(f"{owner}: levels must be an integer, got {levels!r}")
+    if levels > 2 ** bounds[1]:
+        raise ValueError(f"{owner}: levels must be <= 2^{bounds[1]} = {2 ** bounds[1]}, got {levels}")
     if levels < 2 or levels % 2:
         raise ValueError(
             f"{owner}: levels must be an even integer >= 2, got {levels}: seed 003's symmetric "
@@ -131,6 +144,10 @@ class UniQWeightFunction(Function):
         return dx, np.sum(grad * dq_dstep)
 
 
+@register_quantizer(kind="weight", bits=(1, MAX_BITS), symmetric=True, idempotent=True, parameters=("step",),
+                    levels="±Δ/2, ±3Δ/2, …, ±Δ(N − 1)/2 (N = 2^bits, or an even levels)",
+                    reference=("seed 003", "eqs. 3–4, 6, 9"),
+                    formula="Q_w(x) = ⌊clip_N((x + α)/Δ)⌉·Δ − α, α = Δ(N − 1)/2")
 class UniQ(Quantizer):
     """UniQ's symmetric uniform weight quantizer with a learnable step Δ (seed 003, §4).
 
@@ -147,7 +164,7 @@ class UniQ(Quantizer):
         super().__init__(ste)
         if levels is not None:
             bits = None
-        self.num_levels = symmetric_levels(self.name, bits, levels)
+        self.num_levels = symmetric_levels(self.name, bits, levels, self.facts.bits)
         self.step_init = check_step_init(self.name, step_init)
         if self.step_init == "lsq" and self.num_levels < 4:
             raise ValueError(f"{self.name}: step_init 'lsq' needs >= 2 bits (Q_P = 2^(b-1) - 1 "
@@ -155,13 +172,13 @@ class UniQ(Quantizer):
         self.step = scalar_parameter(1.0)
 
     def initialize(self, w):
-        if self.step_init == "optimal":
-            step = optimal_unit_step(self.num_levels, "weight") * np.std(w)     # eq. 9
+        if self.step_init == "optimal":        # eq. 9; std in float64: w² overflows float32 at 1e20
+            step = optimal_unit_step(self.num_levels, "weight") * np.std(w, dtype=np.float64)
         elif self.step_init == "lsq":
             step = lsq_unit_step(w, self.num_levels // 2 - 1)       # Q_P = 2^(b−1) − 1
         else:
             step = self.step_init                                   # a fixed value (Table 5)
-        self.step.data[...] = step
+        self.step.data[...] = floored_step(step)
 
     def forward(self, w):
         check_tensor(self.name, w)
@@ -209,6 +226,9 @@ class UniQActivationFunction(Function):
         return dx, np.sum(grad * dq_dstep)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    parameters=("step",), levels="0, Δ, …, (N − 1)Δ (N = 2^bits)",
+                    reference=("seed 003", "eqs. 5, 10"), formula="Q_a(x) = ⌊clip_N(x/Δ)⌉·Δ")
 class UniQActivation(Quantizer):
     """UniQ's activation quantizer (eq. 5): N = 2^bits levels 0, Δ, …, (N − 1)Δ.
 
@@ -221,7 +241,7 @@ class UniQActivation(Quantizer):
 
     def __init__(self, bits: int = 2, ste=None, init_batches: int = 1, step_init="optimal"):
         super().__init__(ste)
-        self.num_levels = 2 ** check_bits(self.name, bits)
+        self.num_levels = 2 ** check_bits(self.name, bits, *self.facts.bits)
         self.init_batches = int(init_batches)
         self.step_init = check_step_init(self.name, step_init)
         self.step = scalar_parameter(1.0)
@@ -232,9 +252,10 @@ class UniQActivation(Quantizer):
         if self.training and int(self.seen_batches) < self.init_batches:
             if self.step_init == "optimal":
                 self.sigma[...] = max(float(self.sigma), math.sqrt(2 * np.mean(np.square(x, dtype=np.float64))))
-                self.step.data[...] = optimal_unit_step(self.num_levels, "activation") * self.sigma  # eq. 10
+                self.step.data[...] = floored_step(
+                    optimal_unit_step(self.num_levels, "activation") * self.sigma)           # eq. 10
             elif self.step_init == "lsq":   # 2·E|x|/√Q_P, Q_P = 2^b − 1; the max over batches
-                step = lsq_unit_step(x, self.num_levels - 1)
+                step = floored_step(lsq_unit_step(x, self.num_levels - 1))
                 self.step.data[...] = step if int(self.seen_batches) == 0 else max(float(self.step.data), step)
             else:
                 self.step.data[...] = self.step_init
@@ -282,6 +303,10 @@ class LSQFunction(Function):
         return grad * inside, ctx.grad_scale * np.sum(grad * dq_ds)
 
 
+@register_quantizer(kind="weight", bits=(2, MAX_BITS), symmetric=False, idempotent=True, parameters=("s",),
+                    levels="−Q_n·s, …, Q_p·s, Q_n = 2^(b−1), Q_p = 2^(b−1) − 1",
+                    reference=("LSQ (Esser et al., ICLR 2020)", "eqs. 1–3, §2.2"),
+                    formula="Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s")
 class LSQ(Quantizer):
     """LSQ: learned step size s; ``signed=True`` (weights) is semi-symmetric, levels
     −Q_n·s … Q_p·s with Q_n = 2^(b−1), Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0);
@@ -294,13 +319,14 @@ class LSQ(Quantizer):
     def __init__(self, bits: int = 2, signed: bool = True):
         super().__init__(None)
         self.signed = bool(signed)
-        bits = check_bits(self.name if signed else "lsq_activation", bits, 2 if signed else 1)
+        facts = LSQ.facts if self.signed else LSQActivation.facts
+        bits = check_bits(facts.name, bits, *facts.bits)
         self.qn, self.qp = (2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
         self.num_levels = self.qn + self.qp + 1
         self.s = scalar_parameter(1.0)
 
     def initialize(self, x):
-        self.s.data[...] = lsq_unit_step(x, self.qp)
+        self.s.data[...] = floored_step(lsq_unit_step(x, self.qp))
 
     def forward(self, x):
         check_tensor(self.name, x)
@@ -317,7 +343,14 @@ class LSQ(Quantizer):
         return np.round(np.clip(np.asarray(x) / self.s.data, -self.qn, self.qp)).astype(np.int64)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    parameters=("s",), levels="0, s, …, (2^b − 1)·s",
+                    reference=("LSQ (Esser et al., ICLR 2020)", "eqs. 1–3, §2.2"),
+                    formula="Q(x) = ⌊clip(x/s, 0, 2^b − 1)⌉·s")
 class LSQActivation(LSQ):
+    """LSQ for activations: ``LSQ(bits, signed=False)``, levels 0 … (2^b − 1)·s; N in the
+    gradient scale 1/√(N·Q_p) is the number of features per sample (LSQ §2.2)."""
+
     name = "lsq_activation"
 
     def __init__(self, bits: int = 2):
@@ -340,6 +373,10 @@ class QuantizeK(Function):
         return grad
 
 
+@register_quantizer(kind="weight", bits=(1, MAX_BITS), symmetric=True, idempotent=False,
+                    levels="2j/(2^k − 1) − 1, j = 0 … 2^k − 1, in [−1, 1]",
+                    reference=("seed 003", "eq. 2 (DoReFa-Net, Zhou et al. 2016)"),
+                    formula="w_q = 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1")
 class DoReFa(Quantizer):
     """DoReFa-Net weights (seed 003, eq. 2): 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1.
 
@@ -352,13 +389,14 @@ class DoReFa(Quantizer):
 
     def __init__(self, bits: int = 2):
         super().__init__(None)
-        self.bits = check_bits(self.name, bits)
+        self.bits = check_bits(self.name, bits, *self.facts.bits)
         self.num_levels = 2**self.bits
 
     def forward(self, w):
         check_tensor(self.name, w)
         t = w.tanh()
-        x = t / (t.abs().max() * 2) + 0.5
+        # max|tanh(w)| floored: an all-zero w gives 0/0 = NaN otherwise (then every w_q = 0)
+        x = t / (t.abs().max().clip(STEP_FLOOR, None) * 2) + 0.5
         return QuantizeK.apply(x, bits=self.bits) * 2 - 1
 
     def scale(self, w):
@@ -368,6 +406,10 @@ class DoReFa(Quantizer):
         return np.round((self.quantize(w) + 1) / 2 * (2**self.bits - 1)).astype(np.int64)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    levels="j/(2^k − 1), j = 0 … 2^k − 1, in [0, 1]",
+                    reference=("DoReFa-Net (Zhou et al. 2016)", "quantize_k of seed 003, eq. 2, on clip(x, 0, 1)"),
+                    formula="x_q = quantize_k(clip(x, 0, 1)), quantize_k(x) = ⌊x·(2^k − 1)⌉/(2^k − 1)")
 class DoReFaActivation(Quantizer):
     """DoReFa-Net activations: quantize_k(clip(x, 0, 1)); gradient 1 on 0 < x < 1."""
 
@@ -375,7 +417,7 @@ class DoReFaActivation(Quantizer):
 
     def __init__(self, bits: int = 2):
         super().__init__(None)
-        self.bits = check_bits(self.name, bits)
+        self.bits = check_bits(self.name, bits, *self.facts.bits)
         self.num_levels = 2**self.bits
 
     def forward(self, x):
@@ -406,6 +448,8 @@ class RoundingFunction(Function):
         return grad
 
 
+@register_quantizer(kind="weight", bounded=False, symmetric=True, idempotent=True, levels="ΔZ (unbounded grid)",
+                    reference=("seed 002", "eq. 3"), formula="Qd(w) = Δ·⌊w/Δ⌉ (ties to even)")
 class DeterministicRounding(Quantizer):
     """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉ (ties to even, see :mod:`tinyquant.quant.rounding`)."""
 
@@ -426,6 +470,9 @@ class DeterministicRounding(Quantizer):
         return np.round(np.asarray(w) / self.delta).astype(np.int64)
 
 
+@register_quantizer(kind="weight", bounded=False, symmetric=False, idempotent=True, stochastic=True,
+                    levels="ΔZ (unbounded grid)", reference=("seed 002", "eq. 5"),
+                    formula="Qs(w) = Δ·(⌊w/Δ⌋ + 1[p < w/Δ − ⌊w/Δ⌋]), p ~ U[0, 1) (training)")
 class StochasticRounding(DeterministicRounding):
     """Seed 002's Qs on ΔZ in training mode (unbiased; ``rng`` a Generator or seed); Qd in eval."""
 
