@@ -160,11 +160,11 @@ def test_odd_weight_levels_reduce_to_activation_levels_on_the_half_line():
 
 def test_optimal_step_size_is_cached():
     optimal_step_size(64, "laplace", "weight")
-    from toy_problems.step_size import _optimal
+    from tinyquant.quant.functional import optimal_unit_step
 
-    hits = _optimal.cache_info().hits
+    hits = optimal_unit_step.cache_info().hits
     optimal_step_size(64, "laplace", "weight")
-    assert _optimal.cache_info().hits == hits + 1
+    assert optimal_unit_step.cache_info().hits == hits + 1
 
 
 def test_empirical_sqnr_matches_sqnr_db():
