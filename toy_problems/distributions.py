@@ -22,10 +22,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from tinyquant.quant.functional import gaussian_upper_moments
+from tinyquant.quant.functional import gaussian_upper_moments, inverse_mills_ratio
 
-__all__ = ["DISTRIBUTIONS", "MOMENTS", "upper_moments", "cell_moments", "density", "check_distribution",
-           "sample"]
+__all__ = ["DISTRIBUTIONS", "MOMENTS", "upper_moments", "cell_moments", "tail_mean", "density",
+           "check_distribution", "sample"]
 
 DISTRIBUTIONS = ("gaussian", "laplace", "uniform")
 LAPLACE_SCALE = 1.0 / np.sqrt(2.0)
@@ -75,6 +75,20 @@ def upper_moments(x, distribution: str):
     if distribution not in MOMENTS:
         raise ValueError(f"upper_moments: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
     return MOMENTS[distribution](x)
+
+
+def tail_mean(x, distribution: str) -> np.ndarray:
+    """E[X | X > x] = G_1(x)/G_0(x) for x ≥ 0, in a form that never divides two underflowed tails:
+    λ(x) (the inverse Mills ratio) for the Gaussian, x + s for the Laplace law, (x + c)/2 for the
+    uniform one (c, its end point, for x ≥ c where the tail is empty: the limit)."""
+    x = np.asarray(x, dtype=np.float64)
+    if distribution == "gaussian":
+        return inverse_mills_ratio(x)
+    if distribution == "laplace":
+        return x + LAPLACE_SCALE
+    if distribution == "uniform":
+        return (np.minimum(x, UNIFORM_HALF_WIDTH) + UNIFORM_HALF_WIDTH) / 2
+    raise ValueError(f"tail_mean: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
 
 
 def density(x, distribution: str) -> np.ndarray:
