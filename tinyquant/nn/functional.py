@@ -13,6 +13,7 @@ from ..ops import cross_entropy, log_softmax, softmax
 from ..tensor import Tensor
 from .batchnorm import batch_norm
 from .convolution import conv1d, conv2d
+from .dropout import dropout
 from .pooling import (
     avg_pool1d,
     avg_pool2d,
@@ -46,6 +47,7 @@ __all__ = [
     "conv1d",
     "conv2d",
     "cross_entropy",
+    "dropout",
     "global_avg_pool1d",
     "global_avg_pool2d",
     "linear",

@@ -172,6 +172,11 @@ class Tanh(Module):
         return x.tanh()
 
 
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
+
+
 class Identity(Module):
     def forward(self, x):
         return x
@@ -228,6 +233,39 @@ class Sequential(Module):
         for m in self.children():
             x = m(x)
         return x
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered under "0", "1", … (PyTorch's ``nn.ModuleList``).
+
+    Holds modules so that their parameters belong to the parent; it has no ``forward``:
+    the parent decides how to call them (``for block in self.blocks: x = block(x)``).
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: can only hold Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
 
 
 def quantize_model(model: Module, weight_quantizer=None, activation_quantizer=None,
