@@ -47,7 +47,7 @@ def member(out, levels):
 
 def expected_levels(name, q, w):
     """The output levels each quantizer may take, from its paper's definition."""
-    if name in ("binary_connect", "stochastic_binary"):
+    if name in ("binary_connect", "stochastic_binary", "sign_activation"):
         return [-1.0, 1.0]
     if name == "xnor":
         a = np.mean(np.abs(w), axis=tuple(range(1, w.ndim)), keepdims=True)

@@ -9,7 +9,7 @@ model needs.
 from __future__ import annotations
 
 from .. import ops
-from ..ops import cross_entropy, log_softmax
+from ..ops import cross_entropy, log_softmax, softmax
 from ..tensor import Tensor
 from .batchnorm import batch_norm
 from .convolution import conv1d, conv2d
@@ -53,4 +53,5 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "relu",
+    "softmax",
 ]

@@ -14,6 +14,7 @@ from .base import Quantizer
 from .binary import XNOR, BinaryConnect, StochasticBinary
 from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer, list_quantizers
 from .rounding import deterministic_round, stochastic_round
+from .sign_activation import SignActivation
 from .ste import STE, STES, get_ste, list_stes, staircase_derivative, ste_table
 from .ternary import (
     TTQ,
@@ -35,7 +36,7 @@ from .uniform import (
 
 __all__ = [
     "ACTIVATION_QUANTIZERS", "BinaryConnect", "DeterministicRounding", "DoReFa", "DoReFaActivation",
-    "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "StochasticBinary",
+    "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "SignActivation", "StochasticBinary",
     "StochasticRounding", "TTQ", "TWN", "TruncatedGaussianTernary", "UniQ", "UniQActivation",
     "XNOR", "deterministic_round", "get_quantizer", "get_ste", "list_quantizers", "list_stes",
     "staircase_derivative", "ste_table", "stochastic_round", "truncated_gaussian_scale",
