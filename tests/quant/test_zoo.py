@@ -109,6 +109,29 @@ XNOR_REF = Reference(
     variants=({}, {"scale_grad": False}),
 )
 
+
+
+def sign_act_scale(x, q):
+    return per_filter_mean(np.abs(x)) if q.scaled else 1.0          # XNOR-Net's K per sample
+
+
+def sign_act_grad(x, q, g):
+    # BinaryNet: g·F'(x); scaled (XNOR-Net BinActive): K·F'·g plus the exact path through K
+    if not q.scaled:
+        return g * q.ste.dF(x)
+    return sign_act_scale(x, q) * q.ste.dF(x) * g + sign(x) * per_filter_mean(g * sign(x))
+
+
+SIGN_ACT_REF = Reference(
+    forward=lambda x, q: sign_act_scale(x, q) * sign(x),               # seed 004, eq. 1
+    levels=lambda x, q: np.stack(np.broadcast_arrays(-sign_act_scale(x, q) * np.ones(x.shape),
+                                                     sign_act_scale(x, q) * np.ones(x.shape)), axis=-1),
+    ties=lambda x, q: near(x, [0.0], TIE),
+    grad_x=sign_act_grad,
+    code=lambda v, q: sign(v).astype(np.int64),
+    variants=({}, {"scaled": True}),
+)
+
 # ----------------------------------------------------------------- ternary
 
 
@@ -402,6 +425,7 @@ REFERENCES = {
     "uniq_activation": UNIQ_ACT_REF,
     "lsq": lsq_ref({"bits": 3}, {"bits": 4}),
     "lsq_activation": lsq_ref({"bits": 1}, {"bits": 3}),
+    "sign_activation": SIGN_ACT_REF,
     "dorefa": DOREFA_REF,
     "dorefa_activation": DOREFA_ACT_REF,
     "deterministic_round": rounding_ref(),

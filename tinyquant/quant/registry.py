@@ -156,7 +156,7 @@ def register_ste(*, formula: str, reference: str):
 
 def _load() -> None:
     """Import the modules whose classes register themselves (a no-op once imported)."""
-    from . import binary, ternary, uniform  # noqa: F401
+    from . import binary, sign_activation, ternary, uniform  # noqa: F401
 
 
 def quantizer_names(kind: str | None = None, **facts) -> tuple[str, ...]:
