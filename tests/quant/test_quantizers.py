@@ -179,3 +179,40 @@ def test_bad_quantizer_arguments_raise_clear_errors(name, kwargs, error, match):
 def test_quantizers_reject_non_tensor_input():
     with pytest.raises(TypeError, match="tinyquant.Tensor"):
         get_quantizer("xnor")(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("name", ["twn", "ttq", "truncated_gaussian_ternary"])
+def test_ternary_staircase_option_centres_the_kernel_on_the_thresholds(name):
+    # ste.py's staircase rule, made true for the ternarizers: with the polynomial kernel the
+    # default surrogate peaks at w = 0 (where the output is 0); staircase=True peaks at ±Δ
+    w = np.linspace(-1, 1, 2001)
+    grads = {}
+    for staircase in (False, True):
+        q = get_quantizer(name, ste="polynomial", staircase=staircase)
+        q(Tensor(w))                                          # initializes TTQ's scales, δ
+        wt = Tensor(w, requires_grad=True)
+        q(wt).sum().backward()
+        grads[staircase] = wt.grad
+        out = q.quantize(w)
+    jumps = w[1:][np.diff(out) != 0]                           # where the output jumps: ±Δ
+    assert len(jumps) == 2
+    assert abs(w[np.argmax(grads[False])]) < 1e-9             # the sign kernel at 0
+    peaks = w[np.argsort(grads[True])[-2:]]
+    for peak in peaks:
+        assert np.min(np.abs(peak - jumps)) <= 2 * (w[1] - w[0])
+    assert grads[True][np.argmin(np.abs(w))] == pytest.approx(0.0, abs=1e-9)   # flat where Q is 0
+
+
+def test_uniq_printed_eq6_branch_is_sign_x_times_alpha():
+    # eq. 6 prints sign(x)·α for |x| ≥ α; the derivative of ±α = ±Δ(N − 1)/2 in Δ is sign(x)(N − 1)/2
+    x = np.array([-3.0, -2.0, 2.5, 4.0])                       # all clipped at Δ = 0.5, N = 4
+    step, n = 0.5, 4
+    grads = {}
+    for eq6 in ("derived", "printed"):
+        st_ = Tensor(np.array(step), requires_grad=True)
+        UniQWeightFunction.apply(Tensor(x), st_, levels=n, eq6=eq6).sum().backward()
+        grads[eq6] = float(st_.grad)
+    assert grads["derived"] == pytest.approx(np.sum(np.sign(x)) * (n - 1) / 2)
+    assert grads["printed"] == pytest.approx(np.sum(np.sign(x)) * step * (n - 1) / 2)
+    with pytest.raises(ValueError, match="eq6 must be"):
+        get_quantizer("uniq", eq6="as-printed")

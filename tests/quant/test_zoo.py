@@ -160,6 +160,7 @@ TWN_REF = Reference(
     grad_x=twn_grad,
     kernel=twn_kernel,
     code=lambda v, q: np.sign(v).astype(np.int64),
+    variants=({}, {"staircase": True, "ste": "clipped"}, {"staircase": True, "ste": "polynomial"}),
 )
 
 
@@ -191,7 +192,7 @@ TTQ_REF = Reference(
                           "w_n": (np.mean(-x[x < -ttq_delta(x, q)]), 1e-12)},
     valid=lambda x: bool(np.std(x) > 1e-3 and np.any(x > 0.05 * np.abs(x).max() + 1e-3)
                          and np.any(x < -0.05 * np.abs(x).max() - 1e-3)),
-    variants=({}, {"t": 0.2}),
+    variants=({}, {"t": 0.2}, {"staircase": True, "ste": "clipped"}, {"staircase": True, "ste": "tanh"}),
 )
 
 
@@ -239,7 +240,8 @@ TG_REF = Reference(
     smooth=lambda x, q: x,      # S is smooth in δ; the finite step must not move a weight across μ ± δ_c
     initial=lambda x, q: {"delta": (0.1 * np.max(np.abs(x)), 1e-12)},  # seed 001 Table I
     valid=lambda x: bool(x.size >= 4 and np.std(x) > 1e-2),
-    variants=({}, {"gradient_correctness": False}),
+    variants=({}, {"gradient_correctness": False}, {"staircase": True, "ste": "polynomial"},
+              {"staircase": True, "ste": "clipped", "gradient_correctness": False}),
 )
 
 # ------------------------------------------------------------ uniform: UniQ
@@ -396,7 +398,7 @@ def qd_printed(x, delta):
     return np.sign(x) * delta * np.floor(np.abs(x) / delta + 0.5)       # seed 002 eq. 3 as printed
 
 
-def rounding_ref(stochastic=False):
+def rounding_ref(*variants, stochastic=False):
     def off_grid(x, q):
         frac = x / q.delta - np.floor(x / q.delta)
         return np.abs(frac - 0.5) * q.delta <= TIE
@@ -410,7 +412,7 @@ def rounding_ref(stochastic=False):
         mean=(lambda x, q: x) if stochastic else None,                   # eq. 5 is unbiased
         var_bound=(lambda x, q: np.full(x.shape, q.delta**2 / 4)) if stochastic else None,
         valid=lambda x: True,
-        variants=({}, {"delta": 0.25}),
+        variants=({}, {"delta": 0.25}) + variants,
     )
 
 
@@ -428,7 +430,7 @@ REFERENCES = {
     "sign_activation": SIGN_ACT_REF,
     "dorefa": DOREFA_REF,
     "dorefa_activation": DOREFA_ACT_REF,
-    "deterministic_round": rounding_ref(),
+    "deterministic_round": rounding_ref({"ties": "away"}),
     "stochastic_round": rounding_ref(stochastic=True),
 }
 
@@ -666,3 +668,32 @@ def test_quantize_and_codes_never_draw_from_the_training_stream(name, kwargs):
     q.quantize(x), q.codes(x), q.scale(x)
     assert q.rng.bit_generator.state == state and q.training
     np.testing.assert_allclose(q.quantize(x), REFERENCES[name].forward(x, q), **EXACT)
+
+
+@pytest.mark.parametrize("name,kwargs", cases())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_all_zero_input_gives_finite_outputs_and_gradients(name, kwargs, dtype):
+    # issue 12: a zero first input made the initial step 0 and every forward 0/0 = NaN
+    x = np.zeros((4, 6), dtype=dtype)
+    q = build(name, **kwargs)
+    xt = Tensor(x, requires_grad=True)
+    with np.errstate(divide="raise", invalid="raise"):       # no 0/0, no x/0
+        out = q(xt)
+        (out * Tensor(np.ones_like(x))).sum().backward()
+    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(xt.grad))
+    assert all(np.isfinite(p.data).all() and (p.grad is None or np.isfinite(p.grad).all())
+               for p in q.parameters())
+    later = q(Tensor(np.linspace(-1, 1, 24, dtype=dtype).reshape(4, 6))).data   # and after it
+    assert np.all(np.isfinite(later))
+
+
+@pytest.mark.parametrize("name,kwargs", cases())
+@pytest.mark.parametrize("magnitude", [1e20, 1e30])
+def test_huge_float32_inputs_give_finite_steps_and_outputs(name, kwargs, magnitude):
+    # issue 12: UniQ's step init squared float32 weights (x² overflows past 1.8e19)
+    x = (magnitude * np.random.default_rng(0).standard_normal((8, 5))).astype(np.float32)
+    q = build(name, **kwargs)
+    out = q(Tensor(x)).data
+    assert np.all(np.isfinite(out))
+    assert all(np.isfinite(p.data).all() and p.data > 0 for p in q.parameters() if p.size == 1
+               and name not in ("truncated_gaussian_ternary",))

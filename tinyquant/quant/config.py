@@ -8,7 +8,8 @@ The CLI calls two functions:
     --ste NAME              STE replacing ∂Q/∂w (default: the quantizer's own; see ste.py)
     --clip F                clip latent weights to [−F·α, F·α] after each step (seed 000;
                             default inf = no clipping; must be > 0)
-    --regime R              standard | bc | r | sr | alternating (default standard)
+    --regime R              standard | bc | r | sr | alternating (default standard); bc uses
+                            the identity STE unless --ste says otherwise (seed 002, eq. 7)
     --weight-bits B         bits of uniq / lsq / dorefa weights (default 2)
     --act-bits B            bits of the activation quantizer; 0 = full precision (default 0)
     --act-quantizer NAME    auto | uniq_activation | lsq_activation | dorefa_activation | sign_activation
@@ -173,6 +174,10 @@ def weight_quantizer_factory(args):
                              f"take --ste: {', '.join(TAKES_STE)}")
         kwargs["ste"] = args.ste
     facts = quantizer_facts(name)
+    if getattr(args, "regime", None) == "bc" and args.ste is None and facts.default_ste not in (None, "identity"):
+        # BinaryConnect, seed 002 eq. 7: w_r ← w_r − α·∇f(Q(w_r)), the gradient at Q(w_r) applied
+        # to w_r unchanged (the identity STE), not the quantizer's default window
+        kwargs["ste"] = "identity"
     if name in TAKES_BITS:
         kwargs["bits"] = args.weight_bits
     if "delta" in facts.options:

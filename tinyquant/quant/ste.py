@@ -12,8 +12,8 @@ F(−∞) = −1 … F(+∞) = +1 where it saturates) with its soft forward ``F(
 docstring. ``kinks`` lists the points where F' jumps (tests compare F' with a numerical
 derivative of F away from them).
 
-The staircase rule (one STE for every quantizer)
-------------------------------------------------
+The staircase rule (one STE carried from sign to any staircase)
+---------------------------------------------------------------
 A staircase with thresholds t_k and step heights h_k is Q(x) = c + Σ_k h_k·H(x − t_k)
 (H the Heaviside step). Since sign(x) = −1 + 2·H(x) is one step of height 2, each step of
 a staircase is (h_k/2)·sign(x − t_k) + const, and its surrogate is the sign surrogate
@@ -27,6 +27,19 @@ For sign (one threshold t = 0, height h = 2, width s = 1) the sum is the single 
 F'(x). For the uniform staircase of step Δ with the ``clipped`` kernel and s = Δ/2 the
 windows tile the range exactly and Q̃' = 1 on [−α, α]: UniQ's own STE (seed 003, §4.1).
 :func:`staircase_derivative` computes the rule; both facts are tested.
+
+Where each quantizer applies it (exactly):
+
+* ``binary_connect``, ``stochastic_binary``, ``sign_activation``: the rule for sign itself, F'(w);
+  ``xnor``: α·F'(w) (one step of height 2α at 0, width 1) plus the exact path through α.
+* ``uniq``, ``uniq_activation`` with an ``ste``: the rule over their N − 1 thresholds, width Δ/2
+  (``ste=None``, their default, is the paper's 1[inside the clipping range]).
+* ``twn``, ``ttq``, ``truncated_gaussian_ternary``: by default the sign kernel F'(w) centred at
+  0, as their papers do (TTQ also multiplies by W_p, 1, W_n, its eq. 8), which is *not* the
+  staircase rule: with a peaked kernel the surrogate is largest at w = 0, where the output is 0.
+  ``staircase=True`` applies the rule to the ternary staircase, steps at ±Δ of width Δ
+  (:func:`tinyquant.quant.ternary.ternary_staircase`).
+* ``lsq``, ``dorefa``, the rounding quantizers: no STE choice (their papers' identity in range).
 
 Scheduled parameters (AB-STE's f, EDE's t and k, ReSTE's o) are plain attributes; the
 schedules that move them with training progress are all in :mod:`tinyquant.quant.schedules`.

@@ -38,7 +38,7 @@ from . import functional as F
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
 from .functional import optimal_unit_step  # noqa: F401 - re-exported (seed 003, eqs. 7–10)
 from .registry import MAX_BITS, register_quantizer
-from .rounding import deterministic_round, stochastic_round
+from .rounding import check_ties, deterministic_round, stochastic_round
 from .ste import staircase_derivative
 
 
@@ -56,7 +56,7 @@ def floored_step(step) -> float:
 
 def check_step_init(owner: str, step_init):
     """``step_init``: "optimal" (eqs. 9–10), "lsq" (LSQ's 2·E|x|/√Q_P) or a fixed positive step
-    (seed 003, §5.3 and Table 5 compare 0.1, 0.2, LSQ's and the optimal initialization).
+    (seed 003, §5.2 and Table 5 compare 0.1, 0.2, LSQ's and the optimal initialization).
     Returns the name, or the step as a float."""
     if isinstance(step_init, str):
         if step_init in STEP_INITS:
@@ -74,8 +74,8 @@ def check_step_init(owner: str, step_init):
 
 
 def lsq_unit_step(x, qp: int) -> float:
-    """LSQ's step initialization 2·E|x|/√Q_P (seed 003, §5.3: Q_P = 2^b − 1 for activations,
-    2^(b−1) − 1 for weights)."""
+    """LSQ's step initialization 2·E|x|/√Q_P (LSQ, Esser et al. 2020, §2.1; seed 003, §5.2:
+    Q_P = 2^b − 1 for activations, 2^(b−1) − 1 for weights)."""
     return float(F.lsq_init_step(np.mean(np.abs(x), dtype=np.float64), qp))
 
 
@@ -109,16 +109,19 @@ class UniQWeightFunction(Function):
                                  thresholds (j + 1/2)Δ − α, heights Δ, width Δ/2)
       ∂Q_w/∂Δ = −x/Δ + ⌊x/Δ − 1/2⌉ + 1/2   if |x| < α        (eq. 6, N even)
               = sign(x)·(N − 1)/2            otherwise
-    Eq. 6 prints "sign(x)α" for the clipped branch; there Q_w = ±α = ±Δ(N − 1)/2, so the
-    derivative is sign(x)·α/Δ = sign(x)(N − 1)/2 (dimensionless, as it must be). Inside, we
-    compute the same value as ⌊u⌉ − (N − 1)/2 − x/Δ with u = (x + α)/Δ.
+    What eq. 6 prints for the clipped branch is "sign(x)α"; there Q_w = ±α = ±Δ(N − 1)/2, so
+    the derivative is sign(x)·α/Δ = sign(x)(N − 1)/2 (dimensionless, as it must be: the
+    printed sign(x)α has the units of x and scales the step's gradient by Δ). We compute the
+    derivative; ``eq6="printed"`` computes sign(x)·α, for a reader reproducing the paper's
+    formula literally (the finite-difference tests show it is not the derivative). Inside, we
+    compute eq. 6's value as ⌊u⌉ − (N − 1)/2 − x/Δ with u = (x + α)/Δ.
     """
 
     @staticmethod
-    def forward(ctx, x, step, levels=2, ste=None):
+    def forward(ctx, x, step, levels=2, ste=None, eq6="derived"):
         r = F.weight_index(x, step, levels)                              # ⌊clip_N(·)⌉
         ctx.save_for_backward(x, step, r)
-        ctx.levels, ctx.ste = levels, ste
+        ctx.levels, ctx.ste, ctx.eq6 = levels, ste, eq6
         return F.weight_level(r, step, levels).astype(x.dtype)          # eq. 3
 
     @staticmethod
@@ -132,7 +135,8 @@ class UniQWeightFunction(Function):
         else:
             thresholds = (np.arange(n1) + 0.5) * step - alpha
             dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
-        dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * n1 / 2)   # eq. 6
+        clipped = alpha if ctx.eq6 == "printed" else n1 / 2              # sign(x)·α vs sign(x)·α/Δ
+        dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * clipped)   # eq. 6
         return dx, np.sum(grad * dq_dstep)
 
 
@@ -146,14 +150,19 @@ class UniQ(Quantizer):
     N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
     to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5).
     ``ste=None`` is the paper's STE; a registry name applies the staircase rule
-    (``"clipped"`` reproduces the paper's STE exactly).
+    (``"clipped"`` reproduces the paper's STE exactly). ``eq6="printed"`` uses eq. 6's clipped
+    branch as printed, sign(x)·α, instead of its derivative sign(x)·(N − 1)/2
+    (:class:`UniQWeightFunction`).
     """
 
     name = "uniq"
 
     def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None,
-                 step_init="optimal"):
+                 step_init="optimal", eq6: str = "derived"):
         super().__init__(ste)
+        if eq6 not in ("derived", "printed"):
+            raise ValueError(f"{self.name}: eq6 must be 'derived' or 'printed', got {eq6!r}")
+        self.eq6 = eq6
         if levels is not None:
             bits = None
         self.num_levels = symmetric_levels(self.name, bits, levels, self.facts.bits)
@@ -176,7 +185,7 @@ class UniQ(Quantizer):
         check_tensor(self.name, w)
         self.maybe_initialize(w.data)
         step = self.step if self.step.dtype == w.dtype else self.step.astype(w.dtype)
-        return UniQWeightFunction.apply(w, step, levels=self.num_levels, ste=self.ste)
+        return UniQWeightFunction.apply(w, step, levels=self.num_levels, ste=self.ste, eq6=self.eq6)
 
     def scale(self, w):
         return self.step.data * (self.num_levels - 1) / 2            # α, the largest level
@@ -300,10 +309,14 @@ class LSQFunction(Function):
                     reference=("LSQ (Esser et al., ICLR 2020)", "eqs. 1–3, §2.2"),
                     formula="Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s")
 class LSQ(Quantizer):
-    """LSQ: learned step size s; ``signed=True`` (weights) is semi-symmetric, levels
-    −Q_n·s … Q_p·s with Q_n = 2^(b−1), Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0);
-    ``signed=False`` (activations) has levels 0 … (2^b − 1)·s. s initialized to 2·E|x|/√Q_p.
-    N in the gradient scale 1/√(N·Q_p) is the number of weights, or of features per sample.
+    """Learned Step Size Quantization (Esser, McKinstry, Bablani, Appuswamy, Modha, ICLR 2020;
+    seed 003 [11], §5.2 and Table 5): Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s (LSQ eqs. 1–2) with a
+    learned step s whose gradient is LSQ eq. 3 (:class:`LSQFunction`).
+
+    ``signed=True`` (weights) is semi-symmetric, levels −Q_n·s … Q_p·s with Q_n = 2^(b−1),
+    Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0); ``signed=False`` (activations) has
+    levels 0 … (2^b − 1)·s. s is initialized to 2·E|x|/√Q_p (LSQ §2.1). The step's gradient
+    is scaled by g = 1/√(N·Q_p) (LSQ §2.2), N the number of weights, or of features per sample.
     """
 
     name = "lsq"
@@ -430,9 +443,9 @@ class RoundingFunction(Function):
     """Qd(w) or Qs(w) on the grid ΔZ (seed 002, eqs. 3, 5); backward: identity (eq. 7)."""
 
     @staticmethod
-    def forward(ctx, w, delta=1.0, rng=None):
+    def forward(ctx, w, delta=1.0, rng=None, ties="even"):
         if rng is None:
-            return deterministic_round(w, delta)
+            return deterministic_round(w, delta, ties)
         return stochastic_round(w, delta, rng)
 
     @staticmethod
@@ -443,23 +456,25 @@ class RoundingFunction(Function):
 @register_quantizer(kind="weight", bounded=False, symmetric=True, idempotent=True, levels="ΔZ (unbounded grid)",
                     reference=("seed 002", "eq. 3"), formula="Qd(w) = Δ·⌊w/Δ⌉ (ties to even)")
 class DeterministicRounding(Quantizer):
-    """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉ (ties to even, see :mod:`tinyquant.quant.rounding`)."""
+    """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉, ties to even; ``ties="away"`` is eq. 3 as printed
+    (ties away from zero; see :mod:`tinyquant.quant.rounding`)."""
 
     name = "deterministic_round"
 
-    def __init__(self, delta: float = 0.1):
+    def __init__(self, delta: float = 0.1, ties: str = "even"):
         super().__init__(None)
         self.delta = check_positive(self.name, "delta", delta)
+        self.ties = check_ties(ties, self.name)
 
     def forward(self, w):
         check_tensor(self.name, w)
-        return RoundingFunction.apply(w, delta=self.delta)
+        return RoundingFunction.apply(w, delta=self.delta, ties=self.ties)
 
     def scale(self, w):
         return np.asarray(np.inf)  # an unbounded grid: weight clipping does nothing
 
     def codes(self, w):
-        return np.round(np.asarray(w) / self.delta).astype(np.int64)
+        return np.round(deterministic_round(np.asarray(w), self.delta, self.ties) / self.delta).astype(np.int64)
 
 
 @register_quantizer(kind="weight", bounded=False, symmetric=False, idempotent=True, stochastic=True,
@@ -470,13 +485,14 @@ class StochasticRounding(DeterministicRounding):
 
     name = "stochastic_round"
 
-    def __init__(self, delta: float = 0.1, rng=None):
-        super().__init__(delta)
+    def __init__(self, delta: float = 0.1, rng=None, ties: str = "even"):
+        super().__init__(delta, ties)
         self.rng = as_generator(rng)
 
     def forward(self, w):
         check_tensor(self.name, w)
-        return RoundingFunction.apply(w, delta=self.delta, rng=self.rng if self.training else None)
+        return RoundingFunction.apply(w, delta=self.delta, rng=self.rng if self.training else None,
+                                      ties=self.ties)
 
 
 __all__ = ["UniQ", "UniQActivation", "LSQ", "LSQActivation", "DoReFa", "DoReFaActivation",
