@@ -11,7 +11,9 @@
   each backward pass, averaged per epoch (seed 004, Fig. 4).
 
 Each keeps its records in ``history`` (plain lists, ready to plot) and saves them in
-checkpoints (``state_dict``).
+checkpoints (``state_dict``), with whatever else it needs to continue exactly after a resume
+(:class:`ChangedLevels` its levels at initialization, so "since init" still counts from the
+original start; :class:`GradientMagnitude` its running sums).
 """
 
 from __future__ import annotations
@@ -48,8 +50,16 @@ class _Recorder(Callback):
         return {"history": np.asarray(json.dumps(self.history))}
 
     def load_state_dict(self, state):
-        if "history" in state:
-            self.history = json.loads(str(state["history"]))
+        name = f"{type(self).__name__}.load_state_dict"
+        if "history" not in state:
+            raise ValueError(f"{name}: the state has no 'history' (keys {sorted(state)})")
+        try:
+            history = json.loads(str(state["history"]))
+        except ValueError as err:
+            raise ValueError(f"{name}: 'history' is not JSON ({err})") from None
+        if not isinstance(history, dict) or set(history) != set(self.history):
+            raise ValueError(f"{name}: 'history' must be a dict with keys {sorted(self.history)}")
+        self.history = history
 
 
 class ChangedLevels(_Recorder):
@@ -74,8 +84,24 @@ class ChangedLevels(_Recorder):
         return {name: level_codes(layer) for name, layer in quantized_layers(trainer.model)}
 
     def on_train_begin(self, trainer):
-        self._init = self._codes(trainer)
-        self._last = {k: v.copy() for k, v in self._init.items()}
+        if not self._init:   # kept across a resume (load_state_dict) or a second fit()
+            self._init = self._codes(trainer)
+            self._last = {k: v.copy() for k, v in self._init.items()}
+
+    def state_dict(self):
+        state = super().state_dict()
+        state.update({f"init/{k}": v for k, v in self._init.items()})
+        state.update({f"last/{k}": v for k, v in self._last.items()})
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        init = {k[5:]: np.asarray(v) for k, v in state.items() if k.startswith("init/")}
+        last = {k[5:]: np.asarray(v) for k, v in state.items() if k.startswith("last/")}
+        if set(init) != set(last) or any(init[k].shape != last[k].shape for k in init):
+            raise ValueError("ChangedLevels.load_state_dict: 'init/' and 'last/' levels must "
+                             "name the same layers with the same shapes")
+        self._init, self._last = init, last
 
     def on_epoch_end(self, trainer, epoch, logs):
         codes = self._codes(trainer)
@@ -161,6 +187,19 @@ class GradientMagnitude(_Recorder):
     def __init__(self):
         self.history = {"epoch": [], "mean_abs_grad": {}}
         self._sums, self._count = {}, 0
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["running"] = np.asarray(json.dumps({"sums": self._sums, "count": self._count}))
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        try:
+            running = json.loads(str(state["running"]))
+            self._sums, self._count = dict(running["sums"]), int(running["count"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"GradientMagnitude.load_state_dict: bad 'running' ({err})") from None
 
     def on_step_end(self, trainer):
         for name, layer in quantized_layers(trainer.model):

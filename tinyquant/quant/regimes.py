@@ -100,6 +100,17 @@ class RoundingRegime:
             self.round_params(trainer.rng)
             self._started = True
 
+    def state_dict(self):
+        """Whether the weights were rounded at the start: a resumed run must not round them
+        again (that would draw from ``trainer.rng`` and move the weights)."""
+        return {"started": np.asarray(self._started)}
+
+    def load_state_dict(self, state):
+        if set(state) != {"started"} or np.asarray(state["started"]).dtype != bool:
+            raise ValueError(f"RoundingRegime.load_state_dict: expected one boolean 'started', "
+                             f"got keys {sorted(state)}")
+        self._started = bool(state["started"])
+
     def step(self, trainer, x, y):
         self.on_train_begin(trainer)   # no-op once started; covers use without Trainer.fit
         loss, logits = _forward_backward(trainer, x, y)
