@@ -110,3 +110,61 @@ def test_transforms_are_adjoint_pairs(h, w, p):
     dy = rng.standard_normal((2, 5, 2 * th, 2 * tw))
     assert np.vdot(output_transform(m, 2, th, tw), dy) == pytest.approx(
         np.vdot(m, output_transform_adjoint(dy, th, tw)), rel=1e-12)
+
+
+# ------------------------------------------------------------ through conv2d and autograd
+
+
+def _conv_all_grads(x, w, b, padding, stride, runtime):
+    xt, wt, bt = (tq.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv2d(xt, wt, bt, stride=stride, padding=padding, runtime=runtime)
+    y.backward(np.cos(y.data))
+    return y.data, xt.grad, wt.grad, bt.grad
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_forced_winograd_matches_im2col_with_bias_and_batch_chunks(threads):
+    from tinyquant.nn.parallel import ConvRuntime
+
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((40, 5, 10, 9)), rng.standard_normal((6, 5, 3, 3)), rng.standard_normal(6)
+    ref = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="im2col"))
+    got = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="winograd"))
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)
+
+
+def test_conv2d_winograd_passes_gradcheck():
+    from tinyquant.nn.parallel import ConvRuntime
+
+    rt = ConvRuntime(threads=1, algorithm="winograd")
+    rng = np.random.default_rng(4)
+    x = tq.Tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
+    w = tq.Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    b = tq.Tensor(rng.standard_normal(3), requires_grad=True)
+    assert tq.gradcheck(lambda x, w, b: conv2d(x, w, b, padding=1, runtime=rt), x, w, b)
+
+
+def test_forcing_winograd_leaves_other_convolutions_on_im2col():
+    from tinyquant.nn.convolution import Conv2dFunction
+    from tinyquant.nn.winograd import WinogradConv2dFunction, use_winograd
+
+    assert use_winograd("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1))
+    assert not use_winograd("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (2, 2))   # stride 2
+    assert not use_winograd("winograd", (1, 1, 8, 8), (1, 1, 5, 5), (1, 1))   # 5×5
+    assert not use_winograd("im2col", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1))
+    from tinyquant.nn.parallel import ConvRuntime
+
+    rt = ConvRuntime(threads=1, algorithm="winograd")
+    x = tq.Tensor(np.ones((1, 1, 8, 8)), requires_grad=True)
+    y = conv2d(x, tq.Tensor(np.ones((1, 1, 3, 3))), stride=2, padding=1, runtime=rt)
+    assert y._node.function is Conv2dFunction and y.shape == (1, 1, 4, 4)
+    y = conv2d(x, tq.Tensor(np.ones((1, 1, 3, 3))), padding=1, runtime=rt)
+    assert y._node.function is WinogradConv2dFunction
+
+
+def test_unknown_algorithm_is_refused_with_its_name():
+    from tinyquant.nn.parallel import ConvRuntime
+
+    with pytest.raises(ValueError, match="algorithm must be one of auto, im2col, winograd, got 'fft'"):
+        ConvRuntime(algorithm="fft")

@@ -28,6 +28,7 @@ from ..ops import check_floating
 from ..tensor import Tensor
 from .im2col import col2im, im2col, output_size, pad2d
 from .parallel import ConvRuntime, default_runtime
+from .winograd import WinogradConv2dFunction, use_winograd
 
 # ------------------------------------------------------------------ checks
 
@@ -200,6 +201,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                 f"conv2d: kernel {axis} {k} is larger than the padded input {axis} {size + 2 * p} "
                 f"(input shape {x.shape}, padding {padding})"
             )
+    runtime = default_runtime() if runtime is None else runtime
+    if use_winograd(runtime.algorithm, x.shape, weight.shape, stride):
+        return WinogradConv2dFunction.apply(x, weight, bias, padding=padding, runtime=runtime)
     return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding, runtime=runtime)
 
 

@@ -41,7 +41,12 @@ against im2col.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from .parallel import default_runtime
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
@@ -167,37 +172,42 @@ def output_transform_adjoint(dy: np.ndarray, th: int, tw: int) -> np.ndarray:
 # ------------------------------------------------------------ the convolution and its gradients
 
 
-def tiles(h: int, w: int, padding: int) -> tuple[int, int, int, int]:
+def _pair(padding) -> tuple[int, int]:
+    return (padding, padding) if np.isscalar(padding) else tuple(padding)
+
+
+def tiles(h: int, w: int, padding) -> tuple[int, int, int, int]:
     """(Ho, Wo, th, tw): output size of a stride-1 3×3 convolution and its 2×2 tile counts."""
-    ho, wo = h + 2 * padding - 2, w + 2 * padding - 2
+    ph, pw = _pair(padding)
+    ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
     return ho, wo, -(-ho // 2), -(-wo // 2)
 
 
-def padded_channels_first(x: np.ndarray, padding: int, th: int, tw: int) -> np.ndarray:
+def padded_channels_first(x: np.ndarray, padding, th: int, tw: int) -> np.ndarray:
     """x (N, C, H, W) → (C, N, 2·th + 2, 2·tw + 2), zero padding around (and beyond, to whole tiles)."""
-    n, c, h, w = x.shape
+    (ph, pw), (n, c, h, w) = _pair(padding), x.shape
     xp = np.zeros((c, n, 2 * th + 2, 2 * tw + 2), dtype=x.dtype)
-    xp[:, :, padding:padding + h, padding:padding + w] = x.transpose(1, 0, 2, 3)
+    xp[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
     return xp
 
 
-def winograd_forward(x: np.ndarray, w: np.ndarray, padding: int):
+def winograd_forward(x: np.ndarray, w: np.ndarray, padding, u: np.ndarray | None = None):
     """y = conv2d(x, w) for stride 1 and a 3×3 kernel; returns (y, U, V), which the backward needs.
     V holds 16 numbers per 2×2 tile and channel, 4·C·N·H·W in all, where im2col's columns hold
     9·C·N·H·W."""
     n, _, h, wd = x.shape
     ho, wo, th, tw = tiles(h, wd, padding)
-    u = kernel_transform(w)                                   # (4, 4, O, C)
+    u = kernel_transform(w) if u is None else u               # (4, 4, O, C)
     v = input_transform(padded_channels_first(x, padding, th, tw))   # (4, 4, C, N·T)
     m = np.matmul(u, v)                                       # 16 GEMMs (O, C)·(C, N·T)
     y = output_transform(m, n, th, tw)
     return np.ascontiguousarray(y[:, :, :ho, :wo]), u, v
 
 
-def winograd_backward(dy: np.ndarray, u: np.ndarray, v: np.ndarray, x_shape, padding: int,
+def winograd_backward(dy: np.ndarray, u: np.ndarray, v: np.ndarray, x_shape, padding,
                       need_dx: bool = True, need_dw: bool = True):
     """(dx, dW) of :func:`winograd_forward` by the adjoints (module docstring)."""
-    n, c, h, wd = x_shape
+    (n, c, h, wd), (ph, pw) = x_shape, _pair(padding)
     _, _, th, tw = tiles(h, wd, padding)
     dm = output_transform_adjoint(dy, th, tw)                 # (4, 4, O, N·T)
     dw = kernel_transform_adjoint(np.matmul(dm, v.transpose(0, 1, 3, 2))) if need_dw else None
@@ -205,5 +215,74 @@ def winograd_backward(dy: np.ndarray, u: np.ndarray, v: np.ndarray, x_shape, pad
     if need_dx:
         dv = np.matmul(u.transpose(0, 1, 3, 2), dm)           # (4, 4, C, N·T)
         dxp = input_transform_adjoint(dv, (c, n, 2 * th + 2, 2 * tw + 2))
-        dx = np.ascontiguousarray(dxp[:, :, padding:padding + h, padding:padding + wd].transpose(1, 0, 2, 3))
+        dx = np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd].transpose(1, 0, 2, 3))
     return dx, dw
+
+
+# ------------------------------------------------------------ the autograd Function
+
+
+def applies(weight_shape, stride) -> bool:
+    """Winograd F(2×2, 3×3) computes exactly the stride-1 3×3 convolutions."""
+    return tuple(weight_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
+
+
+def use_winograd(algorithm: str, x_shape, weight_shape, stride) -> bool:
+    """Whether conv2d takes the Winograd path: where it applies and is asked for, or, for
+    ``"auto"``, where benchmarks/bench_conv.py measured it faster than im2col (none yet: the
+    auto rule stays on im2col until an idle-machine run says otherwise)."""
+    if not applies(weight_shape, stride):
+        return False
+    return algorithm == "winograd"
+
+
+class WinogradConv2dFunction(Function):
+    """y = conv2d(x, W) + b for stride 1 and 3×3 kernels by Winograd F(2×2, 3×3).
+
+    The batch runs in contiguous chunks on the runtime's threads, as the im2col path does
+    (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`); the backward re-derives the same
+    chunks from the batch size, so chunk k's V is used for chunk k's gradients and dW adds the
+    chunks' partial sums in order (deterministic for a given thread count).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, padding=(1, 1), runtime=None):
+        runtime = default_runtime() if runtime is None else runtime
+        n, o = x.shape[0], weight.shape[0]
+        ho, wo, _, _ = tiles(*x.shape[2:], padding)
+        u = kernel_transform(weight)
+        y = np.empty((n, o, ho, wo), dtype=x.dtype)
+        work = 4 * x.size
+
+        def chunk(lo, hi):
+            y[lo:hi], _, v = winograd_forward(x[lo:hi], weight, padding, u)
+            return v
+
+        vs = runtime.over_batch(chunk, n, work)
+        if bias is not None:
+            y += bias[:, None, None]
+        keep = is_grad_enabled() and ctx.needs_input_grad[1]
+        ctx.save_for_backward(u, vs if keep else None)
+        ctx.x_shape, ctx.padding, ctx.runtime, ctx.work = x.shape, padding, runtime, work
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        u, vs = ctx.saved
+        need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        n = grad.shape[0]
+        dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
+        bounds = ctx.runtime.chunk_bounds(n, ctx.work)
+
+        def chunk(lo, hi):
+            v = vs[bounds.index((lo, hi))] if vs is not None else None
+            d, dw = winograd_backward(grad[lo:hi], u, v, (hi - lo, *ctx.x_shape[1:]), ctx.padding,
+                                      need_dx=need_dx, need_dw=need_dw)
+            if need_dx:
+                dx[lo:hi] = d
+            return dw
+
+        partial = ctx.runtime.over_batch(chunk, n, ctx.work)
+        dw = functools.reduce(np.add, partial).astype(grad.dtype, copy=False) if need_dw else None
+        db = grad.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
+        return dx, dw, db
