@@ -91,8 +91,11 @@ class ConvRuntime:
 
     def __init__(self, threads: int | None = None, min_chunk: int = MIN_CHUNK,
                  min_work: int = MIN_WORK, buffers: BufferPool | None = None,
-                 algorithm: str | None = None):
+                 algorithm: str | None = None, save_columns: bool = False):
         self.threads = default_threads() if threads is None else threads
+        #: keep im2col's columns from the forward for dW (memory) or rebuild them in the
+        #: backward (one more im2col per convolution); see Conv2dFunction
+        self.save_columns = bool(save_columns)
         self.algorithm = default_algorithm() if algorithm is None else algorithm
         self.min_chunk, self.min_work = min_chunk, min_work
         self.buffers = BufferPool() if buffers is None else buffers
@@ -154,7 +157,8 @@ class ConvRuntime:
 
     def __repr__(self) -> str:
         return (f"ConvRuntime(threads={self.threads}, min_chunk={self.min_chunk}, "
-                f"min_work={self.min_work}, algorithm={self.algorithm!r})")
+                f"min_work={self.min_work}, algorithm={self.algorithm!r}, "
+                f"save_columns={self.save_columns})")
 
 
 _runtimes: "weakref.WeakSet[ConvRuntime]" = weakref.WeakSet()

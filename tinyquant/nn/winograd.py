@@ -258,24 +258,26 @@ class WinogradConv2dFunction(Function):
             y[lo:hi], _, v = winograd_forward(x[lo:hi], weight, padding, u)
             return v
 
-        vs = runtime.over_batch(chunk, n, work)
+        vs = dict(zip(runtime.chunk_bounds(n, work), runtime.over_batch(chunk, n, work)))
         if bias is not None:
             y += bias[:, None, None]
         keep = is_grad_enabled() and ctx.needs_input_grad[1]
-        ctx.save_for_backward(u, vs if keep else None)
+        ctx.save_for_backward(u, vs if keep else {}, x if keep else None)
         ctx.x_shape, ctx.padding, ctx.runtime, ctx.work = x.shape, padding, runtime, work
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        u, vs = ctx.saved
+        u, vs, x = ctx.saved
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         n = grad.shape[0]
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
-        bounds = ctx.runtime.chunk_bounds(n, ctx.work)
 
         def chunk(lo, hi):
-            v = vs[bounds.index((lo, hi))] if vs is not None else None
+            v = vs.get((lo, hi))                  # the forward's V; rebuilt if the chunks differ
+            if v is None and need_dw:
+                ho, wo, th, tw = tiles(*ctx.x_shape[2:], ctx.padding)
+                v = input_transform(padded_channels_first(x[lo:hi], ctx.padding, th, tw))
             d, dw = winograd_backward(grad[lo:hi], u, v, (hi - lo, *ctx.x_shape[1:]), ctx.padding,
                                       need_dx=need_dx, need_dw=need_dw)
             if need_dx:
