@@ -5,8 +5,8 @@
   (seed 002, Figs. 4 and 5(b, c); for binary weights the level is the sign).
 * :class:`LatentDistance` -- per layer, mean |w_b − w_r| = (1/d)·‖Q(w_r) − w_r‖₁ (seed 002, Fig. 7).
 * :class:`QuantizerTrace` -- per quantizer with a step size: the step Δ, the standard
-  deviation of its input and the SQNR = 10·log10(E[x²] / E[(x − Q(x))²]) dB
-  (seed 003, Fig. 4), recorded every ``every`` steps.
+  deviation of its input and the SQNR = 10·log10(Var(x) / E[(x − Q(x))²]) dB
+  (seed 003, Fig. 4; Var as in its Table 1), recorded every ``every`` steps.
 * :class:`GradientMagnitude` -- per layer, the mean |∂L/∂w| of the latent weights after
   each backward pass, averaged per epoch (seed 004, Fig. 4).
 
@@ -26,6 +26,7 @@ from ..autograd import no_grad
 from ..nn.layers import quantizable_layers
 from ..tensor import Tensor
 from ..train.callbacks import Callback
+from .functional import empirical_sqnr_db, sign
 
 
 def quantized_layers(model) -> list[tuple[str, object]]:
@@ -40,12 +41,7 @@ def level_codes(layer) -> np.ndarray:
     return layer.weight_quantizer.codes(layer.weight.data)
 
 
-def sqnr_db(x: np.ndarray, q: np.ndarray) -> float:
-    """10·log10(E[x²] / E[(x − q)²]) in dB (inf when q = x exactly)."""
-    noise = float(np.mean((np.asarray(x, np.float64) - q) ** 2))
-    signal = float(np.mean(np.asarray(x, np.float64) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(signal / noise)
-
+sqnr_db = empirical_sqnr_db   # 10·log10(Var(x)/E[(x − q)²]) dB, seed 003's Table 1 definition
 
 class _Recorder(Callback):
     history: dict
@@ -81,7 +77,7 @@ class ChangedLevels(_Recorder):
 
     def _codes(self, trainer):
         if self.layers is not None and self.binary:
-            return {name: np.where(layer.weight.data >= 0, 1, -1) for name, layer in self.layers}
+            return {name: sign(layer.weight.data) for name, layer in self.layers}
         if self.layers is not None:
             return {name: np.round(layer.weight.data / self.delta).astype(np.int64)
                     for name, layer in self.layers}

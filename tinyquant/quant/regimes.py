@@ -32,6 +32,7 @@ from ..optim import constant_then, cosine
 from ..tensor import Tensor
 from ..train.callbacks import Callback
 from ..train.trainer import StandardRegime
+from .functional import sign
 from .rounding import deterministic_round, stochastic_round
 
 
@@ -55,7 +56,7 @@ def binary_round(w, delta: float, rng=None):
     E[Q(w)] = w on [−Δ, Δ] (eq. 5 on the binary grid).
     """
     if rng is None:
-        return np.where(w >= 0, delta, -delta).astype(w.dtype)
+        return (delta * sign(w)).astype(w.dtype)
     p = np.clip((w / delta + 1) / 2, 0, 1)
     return np.where(rng.random(w.shape) < p, delta, -delta).astype(w.dtype)
 

@@ -116,7 +116,8 @@ def _die_with_parent(parent: int) -> None:
 
 def _init_worker(threads: int, parent: int | None = None) -> None:
     """Worker initializer: die with the sweep, and share the cores between workers instead
-    of oversubscribing — BLAS's threads and the convolution's batch threads alike."""
+    of oversubscribing — BLAS's threads and the convolution's batch threads (its default
+    ConvRuntime) alike."""
     from threadpoolctl import threadpool_limits
 
     from ..nn import parallel
@@ -124,7 +125,8 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
     if parent is not None:
         _die_with_parent(parent)
     threadpool_limits(limits=threads)
-    parallel.THREADS = min(parallel.THREADS, threads)
+    runtime = parallel.default_runtime()
+    runtime.threads = min(runtime.threads, threads)
 
 
 def execute_run(config: dict, run_dir: str) -> dict:
