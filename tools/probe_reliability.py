@@ -287,10 +287,11 @@ def kill_loop_during_checkpoint_writes(tmp):
 @case("checkpoint_write")
 def tmp_left_by_killed_write_is_cleaned(tmp):
     out = tmp / "c"
-    train(out, "--model", "mlp", "--epochs", 1, "--batch-size", 512)
+    options = ("--model", "mlp", "--batch-size", 512, "--schedule", "constant")
+    train(out, *options, "--epochs", 1)
     stale = out / ".checkpoint.npz.abcd1234.tmp"
     stale.write_bytes(b"PK\x03\x04 half a checkpoint")
-    train(out, "--model", "mlp", "--epochs", 2, "--batch-size", 512, "--resume", check=False)
+    train(out, *options, "--epochs", 2, "--resume", check=False)
     return ("silent_wrong", "still there") if stale.exists() else ("ok", "removed")
 
 
