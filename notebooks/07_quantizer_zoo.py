@@ -26,7 +26,10 @@
 # 3. apply the **staircase rule** that lets an STE written for `sign` serve a multi-level quantizer;
 # 4. plot every quantizer's forward and the gradient it passes back.
 #
-# Exercises end in `# solution — try it yourself first`: delete the body, write your own, run the check.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import math
@@ -74,7 +77,7 @@ fig.tight_layout()
 
 
 # %% [markdown]
-# ### Exercise 1 — derive an STE
+# ### Exercise 7.1 — derive an STE
 #
 # Bi-Real Net's ApproxSign is $F(x) = 2x - x|x|$ on $|x| \le 1$ and $\mathrm{sign}(x)$ outside.
 # Write its derivative `approx_sign_grad(x)`; the check compares it with a central difference of $F$
@@ -82,18 +85,20 @@ fig.tight_layout()
 
 # %%
 def approx_sign_grad(x):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     return np.where(np.abs(x) <= 1, 2 - 2 * np.abs(x), 0.0)
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 7.1
 xs = np.linspace(-1.9, 1.9, 381)
 xs = xs[np.min(np.abs(xs[:, None] - np.array([-1, 0, 1])), axis=1) > 1e-3]
 F = get_ste("polynomial").F
 numeric = (F(xs + 1e-6) - F(xs - 1e-6)) / 2e-6
 assert np.allclose(approx_sign_grad(xs), numeric, atol=1e-5)
 assert np.allclose(approx_sign_grad(xs), get_ste("polynomial").dF(xs))
-print("exercise 1: correct")
+print("exercise 7.1: correct")
 
 # %% [markdown]
 # ## The staircase rule
@@ -121,7 +126,7 @@ fig.tight_layout()
 
 
 # %% [markdown]
-# ### Exercise 2 — the surrogate integrates to the staircase's total rise
+# ### Exercise 7.2 — the surrogate integrates to the staircase's total rise
 #
 # For an estimator whose $F$ goes from −1 to +1, each step's surrogate $(h_k/2)F((x - t_k)/s)$ rises by
 # $h_k$, so $\int \tilde Q'(x)\,dx = \sum_k h_k$. Compute the integral numerically for the 2-bit staircase
@@ -129,14 +134,16 @@ fig.tight_layout()
 
 # %%
 def surrogate_integral(ste_name):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     grid = np.linspace(-5, 5, 200_001)
     return np.trapezoid(staircase_derivative(get_ste(ste_name), grid, t, np.full(n - 1, delta), delta / 2), grid)
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 7.2
 assert abs(surrogate_integral("polynomial") - (n - 1) * delta) < 1e-6
-print("exercise 2: correct; total rise =", (n - 1) * delta)
+print("exercise 7.2: correct; total rise =", (n - 1) * delta)
 
 # %% [markdown]
 # ## Every quantizer: forward (top) and the gradient it passes back (bottom)
@@ -165,7 +172,7 @@ fig.tight_layout()
 
 
 # %% [markdown]
-# ### Exercise 3 — stochastic rounding is unbiased
+# ### Exercise 7.3 — stochastic rounding is unbiased
 #
 # Seed 002, eq. 5: $Q_s(w)$ rounds up with probability $w/\Delta - \lfloor w/\Delta\rfloor$, so
 # $E[Q_s(w)] = w$ and $\mathrm{Var}[Q_s(w)] = \Delta^2 q(1-q)$. Estimate $E[Q_s(0.3)]$ on $\Delta = 0.25$ from
@@ -173,13 +180,15 @@ fig.tight_layout()
 
 # %%
 def mean_of_stochastic_rounding(w=0.3, delta=0.25, n=50_000, seed=0):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     qs = get_quantizer("stochastic_round", delta=delta, rng=seed)
     return qs.quantize(np.full(n, w)).mean()
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 7.3
 qfrac = 0.3 / 0.25 - math.floor(0.3 / 0.25)
 sd_of_mean = 0.25 * math.sqrt(qfrac * (1 - qfrac) / 50_000)
 assert abs(mean_of_stochastic_rounding() - 0.3) < 5 * sd_of_mean
-print("exercise 3: correct; 5 sd of the mean =", 5 * sd_of_mean)
+print("exercise 7.3: correct; 5 sd of the mean =", 5 * sd_of_mean)

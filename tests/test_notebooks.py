@@ -59,3 +59,38 @@ def test_notebook_runs_top_to_bottom(path):
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+
+
+@pytest.fixture(scope="module")
+def student_edition(tmp_path_factory):
+    from tinyquant.course import write_student_edition
+
+    out = tmp_path_factory.mktemp("student")
+    return out, write_student_edition(out, NOTEBOOK_DIR)
+
+
+def _errors(notebook):
+    """{cell index: (exception name, message)} of the cells that raised."""
+    return {i: (out.ename, out.evalue) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "error"}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_student_edition_fails_only_in_its_exercise_checks(path, student_edition):
+    out, editions = student_edition
+    expected = {cell: ex.id for ex in editions[path.name] for cell in ex.check_cells}
+    notebook = nbformat.read(out / path.name, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(out)}})
+    client.execute()
+    errors = _errors(notebook)
+    unexpected = {i: errors[i] for i in set(errors) - set(expected)}
+    assert not unexpected, f"{path.name}'s student edition fails outside its exercise checks: {unexpected}"
+    passing = sorted(set(expected) - set(errors))
+    assert not passing, (f"{path.name}'s student edition passes the checks in cells {passing} "
+                         f"(exercises {[expected[i] for i in passing]}): a check that a stub passes checks nothing")
+    for i, ex_id in expected.items():
+        name, message = errors[i]
+        assert name == "NotImplementedError" and f"exercise {ex_id} unfinished" in message, (
+            f"{path.name} cell {i} (the check of exercise {ex_id}) fails with {name}: {message}")
