@@ -117,7 +117,32 @@ for a in [1.0, 0.3, 0.1, 0.03, 0.01, 0.001]:
 a_, _, _, M = map(np.array, zip(*rows))
 small = a_ <= 0.1
 print('log-log slope of the mixing time:', np.polyfit(np.log(a_[small]), np.log(M[small]), 1)[0])
-plt.figure(figsize=(5, 3)); plt.bar(grid, pi_lim, width=0.2); plt.title('limit distribution of SR (pi~)');
+plt.figure(figsize=(5, 3)); plt.bar(grid, pi_lim, width=0.2); plt.title('limit distribution of SR (pi~)')
+plt.xlabel('weight w (grid point, Δ = 0.5)'); plt.ylabel('stationary probability');
+
+# %% [markdown]
+# **Move α and σ yourself.** The sliders (a live Jupyter session with the `[notebooks]` extra) redraw SR's exact
+# stationary law π_α next to the limit law π̃ for the chosen noise σ, both from `toy_problems.markov`. Shrinking α
+# brings π_α onto π̃ and no further; raising σ spreads both. Run headless (the tests, the docs) it is one static figure.
+
+# %%
+from tinyquant.interactive import interactive_figure
+
+
+def draw_stationary_laws(log10_alpha, sigma):
+    a = 10.0 ** log10_alpha
+    pi_a = stationary_distribution(sr_transition_matrix(a, sigma=sigma))
+    pi_t = stationary_distribution(limit_transition_matrix(sigma=sigma))
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(grid - 0.06, pi_a, width=0.12, label=f'π_α, α = {a:.3g}')
+    ax.bar(grid + 0.06, pi_t, width=0.12, label='π̃ (the α → 0 limit)')
+    ax.axvspan(MIN_CELL[0] - 0.25, MIN_CELL[1] + 0.25, color='0.9', zorder=0, label='minimum cell')
+    ax.set_xlabel('weight w (grid point, Δ = 0.5)'); ax.set_ylabel('stationary probability')
+    ax.set_title(f'SR on the toy problem, σ = {sigma:.2f}: TV(π_α, π̃) = {tv_distance(pi_a, pi_t):.2e}')
+    ax.legend(fontsize=8); plt.tight_layout(); plt.show()
+
+
+interactive_figure(draw_stationary_laws, log10_alpha=(-3.0, 0.0, 0.1, -1.0), sigma=(0.5, 4.0, 0.25, SIGMA));
 
 # %% [markdown]
 # ### Exercise 4.2

@@ -47,16 +47,35 @@ print(ste_table())
 # (`ab_tanh`, `ab_arctan`, `ede`, `reste`) are shown at their starting parameters.
 
 # %%
+def panel_grid(n, title, xlabel, ylabel, ncols=5):
+    """n panels on a grid (ncols wide) sharing both axes; the unused panels are hidden."""
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.1 * nrows), sharex=True, sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for j in range(ncols):   # the lowest visible panel of each column carries the x label
+        col = [ax for ax in axes[:, j] if ax.get_visible()]
+        col[-1].set_xlabel(xlabel); col[-1].xaxis.set_tick_params(labelbottom=True)
+    fig.suptitle(title)
+    return fig, axes.flat[:n]
+
+
 x = np.linspace(-2.5, 2.5, 1001)
 names = list(STES)
-fig, axes = plt.subplots(2, len(names), figsize=(2.1 * len(names), 4), sharex=True)
-for j, name in enumerate(names):
+fig, axes = panel_grid(len(names), "every STE: soft forward F (blue), its derivative F′ (orange), sign(x) (grey)",
+                       "x (latent value)", "F(x), F′(x)")
+for ax, name in zip(axes, names):
     ste = get_ste(name)
-    axes[0, j].plot(x, np.where(x >= 0, 1, -1), color="0.8")
-    axes[0, j].plot(x, ste.F(x))
-    axes[1, j].plot(x, ste.dF(x), color="C1")
-    axes[0, j].set_title(name, fontsize=9)
-axes[0, 0].set_ylabel("F(x)"); axes[1, 0].set_ylabel("F'(x)")
+    ax.plot(x, np.where(x >= 0, 1, -1), color="0.75", label="sign(x), the forward")
+    ax.plot(x, ste.F(x), label="F(x), the soft forward")
+    ax.plot(x, ste.dF(x), color="C1", label="F′(x), what the backward passes")
+    ax.axhline(0, color="0.9", lw=0.6, zorder=0)
+    ax.set_title(name, fontsize=9)
+axes[0].set_ylim(-2.7, 5.3)   # one scale for every panel: swish's F′ peaks at β = 5
+axes[0].legend(fontsize=6, loc="upper left")
 fig.tight_layout()
 
 # %% [markdown]
@@ -72,7 +91,8 @@ for f in (0.0, 0.2, 0.5, 0.8, 1.0):
     ste = get_ste("ab_tanh", f=f, k=10.0)
     a.plot(x, ste.F(x), label=f"f = {f}")
     b.plot(x, ste.dF(x))
-a.set_title("F(x)"); b.set_title("F'(x)"); b.set_yscale("log"); a.legend(fontsize=8)
+a.set_title("F(x)"); b.set_title("F′(x), log scale"); b.set_yscale("log"); a.legend(fontsize=8)
+a.set_xlabel("x (latent value)"); a.set_ylabel("F(x)"); b.set_xlabel("x (latent value)"); b.set_ylabel("F′(x)")
 fig.tight_layout()
 
 
@@ -146,15 +166,15 @@ assert abs(surrogate_integral("polynomial") - (n - 1) * delta) < 1e-6
 print("exercise 7.2: correct; total rise =", (n - 1) * delta)
 
 # %% [markdown]
-# ## Every quantizer: forward (top) and the gradient it passes back (bottom)
+# ## Every quantizer: forward, and the gradient it passes back
 #
 # Each quantizer is applied to a ramp of 401 values (one "filter", so per-filter scales are one
-# number); the bottom row is $\partial(\sum_i Q(x_i))/\partial x_i$ from its backward.
+# number); the second grid is $\partial(\sum_i Q(x_i))/\partial x_i$ from its backward.
 
 # %%
 ramp = np.linspace(-2, 2, 401)
-fig, axes = plt.subplots(2, len(QUANTIZERS), figsize=(1.9 * len(QUANTIZERS), 4), sharex=True)
-for j, name in enumerate(QUANTIZERS):
+forward, backward = {}, {}
+for name in QUANTIZERS:
     kwargs = {"rng": 0} if name in ("stochastic_binary", "stochastic_round") else {}
     if name in ("deterministic_round", "stochastic_round"):
         kwargs["delta"] = 0.5
@@ -165,10 +185,16 @@ for j, name in enumerate(QUANTIZERS):
     x_t = Tensor(ramp.reshape(1, -1).copy(), requires_grad=True)
     out = qz(x_t)
     out.sum().backward()
-    axes[0, j].plot(ramp, out.data.ravel(), lw=1)
-    axes[1, j].plot(ramp, x_t.grad.ravel(), color="C1", lw=1)
-    axes[0, j].set_title(name.replace("_", "\n"), fontsize=7)
-fig.tight_layout()
+    forward[name], backward[name] = out.data.ravel(), x_t.grad.ravel()
+
+for values, what, ylabel, color in ((forward, "forward Q(x)", "Q(x)", "C0"),
+                                    (backward, "gradient passed back ∂ΣQ/∂x", "∂ΣQ/∂x", "C1")):
+    fig, axes = panel_grid(len(QUANTIZERS), f"every quantizer: {what}, on a ramp of 401 values",
+                           "x (input value)", ylabel)
+    for ax, name in zip(axes, QUANTIZERS):
+        ax.plot(ramp, values[name], lw=1, color=color)
+        ax.set_title(name, fontsize=8)
+    fig.tight_layout()
 
 
 # %% [markdown]

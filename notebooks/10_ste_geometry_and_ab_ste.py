@@ -160,6 +160,35 @@ plt.tight_layout(); plt.show()
 
 
 # %% [markdown]
+# **Move f and k yourself.** With the `[notebooks]` extra in a live Jupyter session, the sliders
+# below redraw F and F′ of the chosen estimator (tinyquant's own, `get_ste(name, f=f, k=k)`). Watch
+# the floor $1 - f$ and the peak $f k$ of AB-Tanh's F′ trade places; run headless (as in the tests
+# and the docs) it is one static figure at the defaults.
+
+# %%
+from tinyquant.interactive import interactive_figure
+
+
+def draw_ste(name, f, k):
+    ste = get_ste(name, f=f, k=k)
+    x = np.linspace(-2, 2, 2001)
+    fig, (ax_f, ax_df) = plt.subplots(1, 2, figsize=(10, 3.4))
+    ax_f.plot(x, ste.F(x), label=f"F, f = {f:.2f}, k = {k:.1f}")
+    ax_f.plot(x, np.where(x >= 0, 1, -1), color="0.6", lw=1, ls="--", label="sign(x), the forward")
+    ax_f.set_xlabel("x (latent weight)"); ax_f.set_ylabel("F(x)"); ax_f.set_ylim(-1.3, 1.3)
+    ax_df.plot(x, ste.dF(x), color="tab:red", label="F′ (what the backward passes)")
+    ax_df.axhline(1 - f, color="0.5", lw=0.8, ls=":", label="1 − f")
+    ax_df.set_xlabel("x (latent weight)"); ax_df.set_ylabel("F′(x)")
+    for ax in (ax_f, ax_df):
+        ax.legend(fontsize=8, loc="upper left"); ax.grid(alpha=0.3)
+    fig.suptitle(f"{name}: F and F′")
+    plt.tight_layout(); plt.show()
+
+
+interactive_figure(draw_ste, name=["ab_tanh", "ab_arctan"], f=(0.0, 1.0, 0.05, 0.5), k=(0.5, 20.0, 0.5, 10.0));
+
+
+# %% [markdown]
 # ### Exercise 10.1: AB-Tanh's backward
 #
 # Write `ab_tanh_grad(x, f, k)` $= F'(x)$ for AB-Tanh. It must work on arrays and must not overflow for

@@ -52,6 +52,14 @@ def test_notebook_is_committed_without_outputs(path):
     assert not dirty, f"{path.name} is committed with outputs in cells {dirty}; clear them"
 
 
+@pytest.fixture(autouse=True)
+def static_figures(monkeypatch):
+    """The kernels run headless: the widget cells draw their static figure (tinyquant/interactive.py),
+    with the notebook's own inline backend (not the Agg that CI sets for the rest of the tests)."""
+    monkeypatch.setenv("TINYQUANT_STATIC_FIGURES", "1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path):
@@ -59,6 +67,11 @@ def test_notebook_runs_top_to_bottom(path):
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and any(line.startswith("interactive_figure(")
+                                            for line in cell.source.splitlines()):
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), (
+                f"{path.name} cell {i}: the widget drew no static figure when run headless")
 
 
 @pytest.fixture(scope="module")
