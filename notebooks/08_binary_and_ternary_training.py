@@ -60,7 +60,7 @@ fig.tight_layout()
 
 
 # %% [markdown]
-# ### Exercise 8.1 — read the accuracies
+# ## Exercise 8.1 — read the accuracies
 #
 # Return the final test accuracy of each run as a dict `{"xnor": ..., "ttq": ...}`. The check asks
 # for at least 85 % after 4 epochs (the tests ask for 90 % after the default 12).
