@@ -11,7 +11,9 @@ The CLI calls two functions:
     --regime R              standard | bc | r | sr | alternating (default standard)
     --weight-bits B         bits of uniq / lsq / dorefa weights (default 2)
     --act-bits B            bits of the activation quantizer; 0 = full precision (default 0)
-    --act-quantizer NAME    auto | uniq_activation | lsq_activation | dorefa_activation
+    --act-quantizer NAME    auto | uniq_activation | lsq_activation | dorefa_activation | sign_activation
+                            (sign_activation: --act-bits 1; the model's ReLUs become the identity)
+    --act-ste NAME          STE of sign_activation (default clipped; ab_tanh is seed 004's Algorithm 1)
     --keep-first / --no-keep-first   first layer in full precision (default keep)
     --keep-last / --no-keep-last     last layer in full precision (default keep)
     --grid-delta D          grid step Δ of the rounding quantizers and of regimes r / sr (0.05)
@@ -60,6 +62,7 @@ from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, Quant
 from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
+from .sign_activation import replace_relus
 from .ste import STES
 from .uniform import check_step_init
 
@@ -122,6 +125,8 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     g.add_argument("--act-bits", type=_non_negative_int, default=0,
                    help="activation bits, 0 = full precision (default)")
     g.add_argument("--act-quantizer", default="auto", choices=("auto",) + ACTIVATION_QUANTIZERS)
+    g.add_argument("--act-ste", default=None, choices=tuple(STES),
+                   help="STE of sign_activation (default clipped; seed 004's Algorithm 1: ab_tanh)")
     g.add_argument("--keep-first", action=argparse.BooleanOptionalAction, default=True,
                    help="keep the first layer in full precision (default: yes)")
     g.add_argument("--keep-last", action=argparse.BooleanOptionalAction, default=True,
@@ -203,6 +208,8 @@ def activation_quantizer_factory(args):
     kwargs = {"bits": args.act_bits}
     if name == "uniq_activation":
         kwargs["step_init"] = args.step_init
+    if name == "sign_activation" and getattr(args, "act_ste", None) is not None:
+        kwargs["ste"] = args.act_ste
     get_quantizer(name, **kwargs)
     return lambda layer: get_quantizer(name, **kwargs)
 
@@ -220,6 +227,8 @@ def check_options_apply(args) -> None:
         if args.threshold_init != THRESHOLD_INIT:
             unused.append((f"--threshold-init {args.threshold_init}",
                            "needs --quantizer truncated_gaussian_ternary"))
+    if getattr(args, "act_ste", None) is not None and act != "sign_activation":
+        unused.append((f"--act-ste {args.act_ste}", "needs --act-quantizer sign_activation --act-bits 1"))
     if args.binary_rounding and args.regime not in ("r", "sr"):
         unused.append(("--binary-rounding", "needs --regime r or sr"))
     if args.threshold_optimizer != "sgd" and args.regime != "alternating":
@@ -291,6 +300,8 @@ def configure_quantization(model, args):
     check_options_apply(args)
     callbacks, regime, hint = [], None, None
     wq, aq = weight_quantizer_factory(args), activation_quantizer_factory(args)
+    if _activation_quantizer_name(args) == "sign_activation":
+        replace_relus(model)    # sign(ReLU(x)) = +1 always: sign is the activation (BinaryNet)
 
     if args.regime in ("r", "sr"):
         if wq is not None:

@@ -41,13 +41,14 @@ def default_out(study: Study) -> Path:
 
 def _limit_blas_threads(threads: int) -> None:
     """Worker initializer: share the cores between workers instead of oversubscribing —
-    BLAS's threads and the convolution's batch threads (tinyquant.nn.parallel) alike."""
+    BLAS's threads and the convolution's batch threads (its default ConvRuntime) alike."""
     from threadpoolctl import threadpool_limits
 
     from ..nn import parallel
 
     threadpool_limits(limits=threads)
-    parallel.THREADS = min(parallel.THREADS, threads)
+    runtime = parallel.default_runtime()
+    runtime.threads = min(runtime.threads, threads)
 
 
 def execute_run(config: dict, run_dir: str) -> dict:
