@@ -219,7 +219,7 @@ class Flatten(Module):
     """(N, d1, d2, ...) → (N, d1·d2·…)."""
 
     def forward(self, x):
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # not -1: an empty batch has no -1
 
 
 class MaxPool2d(Module):
