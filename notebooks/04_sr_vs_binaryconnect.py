@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 04 — Stochastic rounding versus BinaryConnect (seed 002)
 #
-# Li et al., *Training Quantized Nets: A Deeper Understanding* (`../shared/seeds/002_654553cb2a5ded3c.txt`) argue that
+# Li et al., *Training Quantized Nets: A Deeper Understanding* (seed 002 in [REFERENCES.md](../REFERENCES.md)) argue that
 # BinaryConnect (BC), which keeps a full-precision buffer, **anneals** onto good minima as the learning rate α shrinks, while
 # stochastic rounding (SR), which keeps only quantized weights, does not: its stationary distribution stops changing and it only
 # mixes more slowly. This notebook computes every step of that argument on small problems (fast settings; the full-size run is

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 06 — Optimal step sizes and SQNR (seed 003, UniQ)
 #
-# Pham, Abraham and Chung (*UniQ*, `../shared/seeds/003_0585093eaa56e6f2.txt`) initialize every learnable step size Δ at the value
+# Pham, Abraham and Chung (*UniQ*, seed 003 in [REFERENCES.md](../REFERENCES.md)) initialize every learnable step size Δ at the value
 # that minimizes the mean squared quantization error for a **unit-variance** Gaussian input, and scale it by the input's standard
 # deviation (eqs 7–10, Table 1). This notebook rebuilds Table 1 from the quantizer definitions, checks it by Monte Carlo, and puts
 # it beside the non-uniform (Lloyd–Max) optimum, LSQ's initialization and the ternary threshold of TWN.

@@ -180,7 +180,7 @@ def sqnr_table(groups, diags) -> list[str]:
     if not rows:
         return []
     lines = ["## SQNR of the quantizers over training", "",
-             "SQNR = 10·log10(E[x²]/E[(x − Q(x))²]) in dB, recorded every 10 steps; mean over "
+             "SQNR = 10·log10(Var(x)/E[(x − Q(x))²]) in dB, recorded every 10 steps; mean over "
              "seeds. 'at 20 %' is the last record in the first 20 % of the steps (the warm-up "
              "covers the first 5 of 30 epochs = 17 %). 'std jump' = max/initial std of the "
              "quantizer input.", "",

@@ -86,7 +86,8 @@ def _build_schedule(args, steps_per_epoch: int):
     if args.schedule == "cosine":
         main = optim.cosine(max(total - warmup, 1))
     elif args.schedule == "step":
-        main = optim.multistep([int(0.5 * (total - warmup)), int(0.75 * (total - warmup))], 0.1)
+        first = max(1, int(0.5 * (total - warmup)))   # milestones >= 1 and increasing, also
+        main = optim.multistep([first, max(first + 1, int(0.75 * (total - warmup)))], 0.1)  # on short runs
     else:
         main = optim.constant()
     return optim.linear_warmup(warmup, then=main) if warmup > 0 else main
@@ -131,7 +132,12 @@ def run_train(args) -> list[dict]:
         from .train import load_checkpoint
         from .train.checkpoint import split_prefix
 
-        model.load_state_dict(split_prefix(load_checkpoint(args.init_from), "model"))
+        try:
+            model.load_state_dict(split_prefix(load_checkpoint(args.init_from), "model"))
+        except (KeyError, TypeError, ValueError) as err:
+            if args.init_from in str(err):
+                raise
+            raise ValueError(f"--init-from {args.init_from!r}: {err}") from None
     callbacks, regime, groups = [], None, None
     quant = _quant_config()
     if quant is not None:

@@ -191,7 +191,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (mask,) = ctx.saved
-        return grad * mask  # faster than np.where (../shared/PERF.md)
+        return grad * mask  # faster than np.where
 
 
 class Tanh(Function):

@@ -8,6 +8,10 @@
 * :mod:`~tinyquant.quant.schedules` -- every scheduled STE parameter, and its callback
 * :mod:`~tinyquant.quant.clipping`, :mod:`~tinyquant.quant.regimes`,
   :mod:`~tinyquant.quant.diagnostics`, :mod:`~tinyquant.quant.config` -- quantized training
+* :mod:`~tinyquant.quant.functional` -- the pure NumPy math (sign, Q_w/Q_a, LSQ, optimal steps,
+  SQNR, the truncated-Gaussian scale), written once; the sandbox ``toy_problems`` imports it
+
+Citations such as "seed 003, eq. 6" or "TTQ eq. 8" resolve in the repository's ``REFERENCES.md``.
 """
 
 from .base import Quantizer
