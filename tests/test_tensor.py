@@ -111,6 +111,12 @@ def test_permute_moves_axes_like_numpy_and_its_gradient_is_the_inverse_permutati
     tq.gradcheck(lambda t: t.permute(dims) * 1.5, x)
 
 
+def test_view_and_squeeze_gradients_match_finite_differences():
+    x = np.random.default_rng(3).standard_normal((2, 1, 3))
+    tq.gradcheck(lambda t: t.view(3, 2) * 2.0, x)
+    tq.gradcheck(lambda t: t.squeeze(1).softmax(1), x)
+
+
 def test_view_squeeze_and_permute_shapes():
     x = tq.Tensor(np.zeros((2, 1, 3)))
     assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)

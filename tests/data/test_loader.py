@@ -176,10 +176,10 @@ def test_bad_arguments_are_rejected_early_with_clear_messages():
 # ------------------------------------------------------- the PyTorch-shaped constructor
 
 def test_a_last_batch_of_one_sample_is_folded_into_the_one_before_unless_told_not_to():
-    x, y = np.zeros((1437, 2), np.float32), np.arange(1437)
-    assert [len(yb) for _, yb in DataLoader((x, y), 1436)] == [1437]      # digits, --batch-size 1436
-    assert [len(yb) for _, yb in DataLoader((x, y), 1436, fold_last=False)] == [1436, 1]
-    assert [len(yb) for _, yb in DataLoader((x, y), 1436, drop_last=True)] == [1436]
+    x, y = np.zeros((1438, 2), np.float32), np.arange(1438)            # the digits' training split
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437)] == [1438]      # --batch-size 1437
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437, fold_last=False)] == [1437, 1]
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437, drop_last=True)] == [1437]
     assert [len(yb) for _, yb in DataLoader((x[:1], y[:1]), 4)] == [1]     # a data set of one stays
     assert [len(yb) for _, yb in DataLoader((x[:7], y[:7]), 3)] == [3, 4]
 

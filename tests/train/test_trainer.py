@@ -138,7 +138,7 @@ def test_an_empty_epoch_is_an_error_not_a_loss_of_zero():
 
 def test_a_batch_size_one_more_than_the_data_set_minus_one_trains_with_batch_norm():
     """N % batch_size == 1 would leave a batch of one, which batch norm refuses; the loader
-    folds it into the batch before, so every epoch trains (the digits' --batch-size 1436)."""
+    folds it into the batch before, so every epoch trains (the digits' --batch-size 1437)."""
     x, y = blobs(33)
     model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)        # with BatchNorm1d
     loader = DataLoader((x, y), 16, shuffle=True, seed=1)                # 16 + 17, not 16 + 16 + 1

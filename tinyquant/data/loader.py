@@ -16,7 +16,7 @@ message saying to pass ``(ds.x_train, ds.y_train)``.
 Last batch: with ``drop_last`` the incomplete last batch is skipped. Otherwise, unlike
 PyTorch, a last batch of a *single* sample is folded into the batch before it (which then
 holds ``batch_size + 1``), because batch norm cannot train on one value per channel (and
-refuses to, as PyTorch does): ``--batch-size 1436`` on the 1,437 digits would otherwise
+refuses to, as PyTorch does): ``--batch-size 1437`` on the 1,438 training digits would otherwise
 fail every epoch. ``fold_last=False`` keeps the singleton batch.
 
 Everything random about an epoch is a pure function of ``(seed, epoch)``:

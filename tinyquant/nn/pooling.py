@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..ops import check_floating
 from ..tensor import Tensor
 from .convolution import as_pair, as_single
 from .im2col import col2im, im2col, pad2d
@@ -61,10 +62,11 @@ class _Pool2d(Function):
 
 
 def _check_input(fn, x, ndim, layout):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}: input must be a tinyquant.Tensor, got {type(x).__name__}")
+    check_floating(fn, "input", x)      # an int array cannot hold max pooling's −∞ padding
     if x.ndim != ndim:
         raise ValueError(f"{fn}: input must be {ndim}-D {layout}, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{fn}: input of shape {x.shape} is empty; expected at least one sample")
 
 
 def _pool2d(fn, x, kernel_size, stride, padding, mode):
