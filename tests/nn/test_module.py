@@ -144,3 +144,11 @@ def test_load_state_dict_casts_float64_into_float32_parameters():
     state["fc1.weight"][...] = 0.1
     model.load_state_dict(state)
     assert model.fc1.weight.dtype == np.float32 and np.all(model.fc1.weight.data == np.float32(0.1))
+
+
+def test_assigning_an_array_to_a_buffer_name_keeps_it_a_buffer():
+    bn = nn.BatchNorm1d(3)
+    bn.running_mean = np.full(3, 2.0, np.float32)
+    assert "running_mean" in bn.state_dict() and np.all(bn.state_dict()["running_mean"] == 2.0)
+    bn.running_var = None                               # anything else unregisters it
+    assert "running_var" not in bn.state_dict()
