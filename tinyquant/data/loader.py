@@ -94,6 +94,21 @@ def _as_arrays(dataset):
     return None
 
 
+def _positional(dataset, args, batch_size, shuffle):
+    """``(dataset, batch_size, shuffle)`` from ``DataLoader(dataset, batch_size[, shuffle])``
+    or from the older ``DataLoader(x, y, batch_size)``."""
+    if args and isinstance(args[0], (np.ndarray, list, tuple)):   # the older (x, y, batch_size)
+        dataset, args = (np.asarray(dataset), np.asarray(args[0])), args[1:]
+    if len(args) > 2 or (len(args) == 2 and not isinstance(args[1], (bool, np.bool_))):
+        raise TypeError("DataLoader: expected DataLoader(dataset, batch_size, shuffle, ...) "
+                        f"with the rest by keyword, got {len(args) + 1} positional arguments")
+    if args:
+        if batch_size is not None:
+            raise TypeError("DataLoader: batch_size given both by position and by keyword")
+        batch_size, shuffle = args[0], (args[1] if len(args) == 2 else shuffle)
+    return dataset, (1 if batch_size is None else batch_size), shuffle
+
+
 class DataLoader:
     """Iterate over ``(x_batch, y_batch)`` pairs of a data set, one epoch per ``for`` loop.
 
@@ -121,17 +136,7 @@ class DataLoader:
     def __init__(self, dataset, *args, batch_size=None, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None, rng=None, transform=None,
                  fold_last: bool = True):
-        if args and isinstance(args[0], (np.ndarray, list, tuple)):   # DataLoader(x, y, batch_size)
-            dataset, args = (np.asarray(dataset), np.asarray(args[0])), args[1:]
-        if len(args) > 2 or (len(args) == 2 and not isinstance(args[1], (bool, np.bool_))):
-            raise TypeError("DataLoader: expected DataLoader(dataset, batch_size, shuffle, ...) "
-                            f"with the rest by keyword, got {len(args) + 1} positional arguments")
-        if args:
-            if batch_size is not None:
-                raise TypeError("DataLoader: batch_size given both by position and by keyword")
-            batch_size = args[0]
-            shuffle = args[1] if len(args) == 2 else shuffle
-        batch_size = 1 if batch_size is None else batch_size
+        dataset, batch_size, shuffle = _positional(dataset, args, batch_size, shuffle)
         arrays = _as_arrays(dataset)
         num_samples = len(arrays[0]) if arrays is not None else len(dataset)
         if num_samples == 0:
