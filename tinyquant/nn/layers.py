@@ -211,6 +211,14 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
+class CrossEntropyLoss(Module):
+    """``CrossEntropyLoss()(logits, labels)``: the mean cross-entropy of integer labels
+    (:func:`tinyquant.cross_entropy`; no class weights, no label smoothing)."""
+
+    def forward(self, logits, labels):
+        return F.cross_entropy(logits, labels)
+
+
 class Identity(Module):
     def forward(self, x):
         return x
