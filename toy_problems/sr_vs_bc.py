@@ -423,7 +423,8 @@ def write_figures(results: dict, out_dir) -> list:
             axs[2].loglog(alphas, mk["tau"] / alphas, "k" + ls, lw=0.8, label=f"τ(ε)/α = {mk['tau']:.2f}/α, σ = {sg:g}")
         axs[0].set(xlabel="weight w", ylabel="stationary probability (log scale)", title="stationary laws of SR")
         axs[0].legend(fontsize=6)
-        axs[1].set(xlabel="learning rate α", ylabel="TV(π_α, π̃)", title="Theorem 5: π_α → π̃")
+        axs[1].set(xlabel="learning rate α", ylabel="TV(π_α, π̃)", title="Theorem 5: π_α → π̃ (values < 1e-300 not drawn)",
+                   ylim=(1e-130, 10))
         axs[1].legend(fontsize=6)
         axs[2].set(xlabel="learning rate α", ylabel=f"{EPS}-mixing time (steps)", title="Theorem 6: mixing time ∝ 1/α")
         axs[2].legend(fontsize=6)
@@ -438,6 +439,7 @@ def write_figures(results: dict, out_dir) -> list:
             axs[3].semilogy(steps, tvs, "o-", ms=3, label=lab)
         axs[3].set(xlabel="steps", ylabel="max over starts of TV to π", title="Figure 3: same π, slower mixing")
         axs[3].legend(fontsize=7)
+        fig.subplots_adjust(wspace=0.35)
         save(fig, "fig3_markov_chain.png")
 
     if "convex" in results:
