@@ -391,7 +391,7 @@ def write_figures(results: dict, out_dir) -> list:
                     axh.set_title(f"{method}, α = {a:g}, σ = {sg:g}", fontsize=8)
                     axh.tick_params(labelsize=7)
         fig.suptitle(f"Figure 2: where the quantized iterates spend their time, {first['steps']:,} iterations × {first['chains']} chains "
-                     f"from w = {W0}; bars: histograms, black ticks: stationary law π_α of the exact SR chain "
+                     f"from w = {W0}\nbars: histograms; black ticks: stationary law π_α of the exact SR chain "
                      "(seed 002 does not state Figure 2's σ; both σ = 1 and σ = 2 shown)", fontsize=10)
         save(fig, "fig2_toy_problem.png")
 
