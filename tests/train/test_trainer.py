@@ -239,3 +239,17 @@ def test_fit_removes_temporaries_left_by_a_killed_checkpoint_write(tmp_path):
     make_trainer(1, path=tmp_path / "ck.npz").fit()
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.x1y2z3.tmp", "ck.npz"]
+
+
+def test_a_checkpoint_refused_halfway_leaves_the_trainer_as_it_was(tmp_path):
+    path = _checkpoint_after(tmp_path)
+    state = load_checkpoint(path)
+    state["trainer/rng"] = np.asarray("{not json")   # restored last, after model and optimizer
+    trainer = make_trainer(1)
+    before = trainer.state_dict()
+    with pytest.raises(ValueError, match="random stream"):
+        trainer.load_state_dict(state)
+    after = trainer.state_dict()
+    assert sorted(after) == sorted(before)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)

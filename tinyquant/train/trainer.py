@@ -216,9 +216,19 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Restore :meth:`state_dict` output; a checkpoint that does not fit this trainer
-        (its epoch, step count or history inconsistent, its streams missing) raises a
-        ValueError before anything of the trainer's own counters changes."""
+        """Restore :meth:`state_dict` output, all or nothing: a state that does not fit this
+        trainer (its epoch, step count or history inconsistent, a part refused by the model,
+        optimizer, scheduler, a callback, or a stream missing) raises a ValueError and leaves
+        the trainer as it was."""
+        check_trainer_state(state, self.epochs, self.steps_per_epoch)
+        before = self.state_dict()
+        try:
+            self._load_parts(state)
+        except BaseException:
+            self._load_parts(before)
+            raise
+
+    def _load_parts(self, state: dict[str, np.ndarray]) -> None:
         epoch, global_step, history = check_trainer_state(state, self.epochs, self.steps_per_epoch)
         self.model.load_state_dict(split_prefix(state, "model"))
         self.optimizer.load_state_dict(split_prefix(state, "optimizer"))
