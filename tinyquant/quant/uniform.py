@@ -33,6 +33,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..nn.module import Parameter
 from ..rng import as_generator
 from . import functional as F
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
@@ -49,9 +50,10 @@ STEP_INITS = ("optimal", "lsq")
 STEP_FLOOR = 1e-8
 
 
-def floored_step(step) -> float:
-    """An initial step, at least :data:`STEP_FLOOR` (no NaN from an all-zero input)."""
-    return max(float(step), STEP_FLOOR)
+def floored_step(step):
+    """An initial step (a scalar, or one per channel), at least :data:`STEP_FLOOR` (no NaN
+    from an all-zero input)."""
+    return np.maximum(np.asarray(step, dtype=np.float64), STEP_FLOOR)
 
 
 def check_step_init(owner: str, step_init):
@@ -76,7 +78,62 @@ def check_step_init(owner: str, step_init):
 def lsq_unit_step(x, qp: int) -> float:
     """LSQ's step initialization 2·E|x|/√Q_P (LSQ, Esser et al. 2020, §2.1; seed 003, §5.2:
     Q_P = 2^b − 1 for activations, 2^(b−1) − 1 for weights)."""
-    return float(F.lsq_init_step(np.mean(np.abs(x), dtype=np.float64), qp))
+    return float(F.lsq_init_step(mean_abs(x), qp))
+
+
+GRANULARITIES = ("layer", "channel")
+
+
+def step_parameter(owner: str, granularity: str, channels) -> Parameter:
+    """The learnable step: 0-d for ``granularity="layer"``, one per output channel (shape (C,))
+    for ``"channel"``, seed 003 §5.1's kernel-wise weight quantization. ``channels`` = C,
+    ``weight.shape[0]``, is needed up front so that a checkpoint loads before the first forward."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"{owner}: granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    if granularity == "layer":
+        if channels is not None:
+            raise ValueError(f"{owner}: channels={channels!r} needs granularity='channel'")
+        return scalar_parameter(1.0)
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
+        raise ValueError(f"{owner}: granularity='channel' needs channels, the number of output channels "
+                         f"(weight.shape[0]), as an integer >= 1, got {channels!r}")
+    return Parameter(np.ones(int(channels), dtype=np.float32))
+
+
+def per_channel(owner: str, step, w):
+    """``step`` (Tensor or array) shaped to broadcast against ``w``: as is when 0-d, else
+    (C, 1, …, 1), one step per output channel (the autograd engine sums the step's gradient
+    back over each channel's weights)."""
+    if step.ndim == 0:
+        return step
+    check_channels(owner, step, w)
+    return step.reshape((-1,) + (1,) * (w.ndim - 1))
+
+
+def check_channels(owner: str, step, w) -> None:
+    if step.ndim and (w.ndim < 2 or w.shape[0] != step.shape[0]):
+        raise ValueError(f"{owner}: the weight has shape {tuple(w.shape)} but the step is per output channel "
+                         f"for {step.shape[0]} channels (granularity='channel', channels={step.shape[0]})")
+
+
+def channel_statistic(fn, w, step):
+    """``fn(w)`` for a layer-wise step; ``fn`` over each output channel's weights, shape (C,),
+    for a kernel-wise one; a channel whose statistic is 0 (all its weights equal) takes the
+    layer's value instead."""
+    if step.ndim == 0:
+        return fn(w)
+    per = fn(w.reshape(step.shape[0], -1), axis=1)
+    return np.where(per > 0, per, fn(w))
+
+
+def mean_abs(x, axis=None):
+    """E|x| in float64 (over ``axis``)."""
+    return np.mean(np.abs(x), axis=axis, dtype=np.float64)
+
+
+def std(x, axis=None):
+    """The standard deviation in float64 (over ``axis``): x² overflows float32 past |x| ≈ 1.8e19."""
+    return np.std(x, axis=axis, dtype=np.float64)
 
 
 def symmetric_levels(owner: str, bits=None, levels=None, bounds=(1, MAX_BITS)) -> int:
@@ -137,7 +194,7 @@ class UniQWeightFunction(Function):
             dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
         clipped = alpha if ctx.eq6 == "printed" else n1 / 2              # sign(x)·α vs sign(x)·α/Δ
         dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * clipped)   # eq. 6
-        return dx, np.sum(grad * dq_dstep)
+        return dx, grad * dq_dstep          # summed to the step's shape (per layer or channel)
 
 
 @register_quantizer(kind="weight", bits=(1, MAX_BITS), symmetric=True, idempotent=True, parameters=("step",),
@@ -152,13 +209,16 @@ class UniQ(Quantizer):
     ``ste=None`` is the paper's STE; a registry name applies the staircase rule
     (``"clipped"`` reproduces the paper's STE exactly). ``eq6="printed"`` uses eq. 6's clipped
     branch as printed, sign(x)·α, instead of its derivative sign(x)·(N − 1)/2
-    (:class:`UniQWeightFunction`).
+    (:class:`UniQWeightFunction`). ``granularity="channel"`` (with
+    ``channels`` = weight.shape[0]) learns one Δ per output channel, initialized from that
+    channel's weights alone: the kernel-wise quantization of seed 003 §5.1.
     """
 
     name = "uniq"
 
     def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None,
-                 step_init="optimal", eq6: str = "derived"):
+                 step_init="optimal", eq6: str = "derived", granularity: str = "layer",
+                 channels: int | None = None):
         super().__init__(ste)
         if eq6 not in ("derived", "printed"):
             raise ValueError(f"{self.name}: eq6 must be 'derived' or 'printed', got {eq6!r}")
@@ -170,32 +230,36 @@ class UniQ(Quantizer):
         if self.step_init == "lsq" and self.num_levels < 4:
             raise ValueError(f"{self.name}: step_init 'lsq' needs >= 2 bits (Q_P = 2^(b-1) - 1 "
                              f"is 0 at {self.num_levels} levels)")
-        self.step = scalar_parameter(1.0)
+        self.step = step_parameter(self.name, granularity, channels)
 
     def initialize(self, w):
-        if self.step_init == "optimal":        # eq. 9; std in float64: w² overflows float32 at 1e20
-            step = optimal_unit_step(self.num_levels, "weight") * np.std(w, dtype=np.float64)
-        elif self.step_init == "lsq":
-            step = lsq_unit_step(w, self.num_levels // 2 - 1)       # Q_P = 2^(b−1) − 1
+        if self.step_init == "optimal":                             # eq. 9, per layer or channel
+            step = optimal_unit_step(self.num_levels, "weight") * channel_statistic(std, w, self.step)
+        elif self.step_init == "lsq":                               # Q_P = 2^(b−1) − 1
+            step = F.lsq_init_step(channel_statistic(mean_abs, w, self.step), self.num_levels // 2 - 1)
         else:
             step = self.step_init                                   # a fixed value (Table 5)
         self.step.data[...] = floored_step(step)
 
     def forward(self, w):
         check_tensor(self.name, w)
+        check_channels(self.name, self.step, w)
         self.maybe_initialize(w.data)
         step = self.step if self.step.dtype == w.dtype else self.step.astype(w.dtype)
-        return UniQWeightFunction.apply(w, step, levels=self.num_levels, ste=self.ste, eq6=self.eq6)
+        return UniQWeightFunction.apply(w, per_channel(self.name, step, w), levels=self.num_levels, ste=self.ste,
+                                        eq6=self.eq6)
 
-    def scale(self, w):
-        return self.step.data * (self.num_levels - 1) / 2            # α, the largest level
+    def scale(self, w):                                              # α, the largest level
+        return per_channel(self.name, self.step.data, np.asarray(w)) * (self.num_levels - 1) / 2
 
     def codes(self, w):
-        k = F.weight_index(np.asarray(w), self.step.data, self.num_levels).astype(np.int64)
+        w = np.asarray(w)
+        k = F.weight_index(w, per_channel(self.name, self.step.data, w), self.num_levels).astype(np.int64)
         return 2 * k - (self.num_levels - 1)                            # q̂_w, eq. 4
 
     def extra_repr(self):
-        return f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
+        return (f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
+                + (f", channels={self.step.shape[0]}" if self.step.ndim else ""))
 
 
 class UniQActivationFunction(Function):
@@ -243,6 +307,9 @@ class UniQActivation(Quantizer):
     def __init__(self, bits: int = 2, ste=None, init_batches: int = 1, step_init="optimal"):
         super().__init__(ste)
         self.num_levels = 2 ** check_bits(self.name, bits, *self.facts.bits)
+        if isinstance(init_batches, bool) or not isinstance(init_batches, numbers.Integral) or init_batches < 1:
+            raise ValueError(f"{self.name}: init_batches (batches that estimate the step, seed 003 uses "
+                             f"100-1000) must be an integer >= 1, got {init_batches!r}")
         self.init_batches = int(init_batches)
         self.step_init = check_step_init(self.name, step_init)
         self.step = scalar_parameter(1.0)
@@ -301,7 +368,7 @@ class LSQFunction(Function):
         v, r = ctx.saved
         inside = (v > -ctx.qn) & (v < ctx.qp)
         dq_ds = np.where(inside, r - v, np.where(v <= -ctx.qn, -ctx.qn, ctx.qp))
-        return grad * inside, ctx.grad_scale * np.sum(grad * dq_ds)
+        return grad * inside, ctx.grad_scale * grad * dq_ds      # summed to the step's shape
 
 
 @register_quantizer(kind="weight", bits=(2, MAX_BITS), symmetric=False, idempotent=True, parameters=("s",),
@@ -317,35 +384,45 @@ class LSQ(Quantizer):
     Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0); ``signed=False`` (activations) has
     levels 0 … (2^b − 1)·s. s is initialized to 2·E|x|/√Q_p (LSQ §2.1). The step's gradient
     is scaled by g = 1/√(N·Q_p) (LSQ §2.2), N the number of weights, or of features per sample.
+    ``granularity="channel"`` (weights, with ``channels`` = weight.shape[0]): one s per output
+    channel (seed 003 §5.1), initialized from that channel alone; N is then the number of
+    weights of one channel, the weights that share the step.
     """
 
     name = "lsq"
 
-    def __init__(self, bits: int = 2, signed: bool = True):
+    def __init__(self, bits: int = 2, signed: bool = True, granularity: str = "layer",
+                 channels: int | None = None):
         super().__init__(None)
         self.signed = bool(signed)
         facts = LSQ.facts if self.signed else LSQActivation.facts
         bits = check_bits(facts.name, bits, *facts.bits)
         self.qn, self.qp = F.lsq_bounds(bits, self.signed)
         self.num_levels = self.qn + self.qp + 1
-        self.s = scalar_parameter(1.0)
+        if granularity != "layer" and not self.signed:
+            raise ValueError(f"lsq_activation: granularity must be 'layer' (seed 003 §5.1 quantizes "
+                             f"activations layer-wise), got {granularity!r}")
+        self.s = step_parameter(self.name, granularity, channels)
 
     def initialize(self, x):
-        self.s.data[...] = floored_step(lsq_unit_step(x, self.qp))
+        self.s.data[...] = floored_step(F.lsq_init_step(channel_statistic(mean_abs, x, self.s), self.qp))
 
     def forward(self, x):
         check_tensor(self.name, x)
+        check_channels(self.name, self.s, x)
         self.observe(x.data)
         self.maybe_initialize(x.data)
-        n = x.size if self.signed else x.size // max(x.shape[0], 1)
+        n = x.data.size // self.s.data.size if self.signed else x.data.size // max(x.shape[0], 1)
         s = self.s if self.s.dtype == x.dtype else self.s.astype(x.dtype)
-        return LSQFunction.apply(x, s, qn=self.qn, qp=self.qp, grad_scale=1 / math.sqrt(n * self.qp))
+        return LSQFunction.apply(x, per_channel(self.name, s, x), qn=self.qn, qp=self.qp,
+                                 grad_scale=1 / math.sqrt(n * self.qp))
 
     def scale(self, x):
-        return self.s.data * max(self.qn, self.qp)
+        return per_channel(self.name, self.s.data, np.asarray(x)) * max(self.qn, self.qp)
 
     def codes(self, x):
-        return F.lsq_index(np.asarray(x), self.s.data, self.qn, self.qp).astype(np.int64)
+        x = np.asarray(x)
+        return F.lsq_index(x, per_channel(self.name, self.s.data, x), self.qn, self.qp).astype(np.int64)
 
 
 @register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
