@@ -100,7 +100,7 @@ SLIPS: tuple[Slip, ...] = (
          "return dz * (grad / n), None", "return dz * grad, None",
          "tests/test_ops.py", "cross_entropy_gradient"),
     Slip("backward-overwrites-instead-of-accumulating", "autograd", "tinyquant/autograd.py",
-         "tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g", "tensor.grad = g.copy()",
+         "entry.grad = g.copy() if entry.grad is None else entry.grad + g", "entry.grad = g.copy()",
          "tests/test_autograd.py", "accumulate"),
     # ---------------------------------------------------------------- convolution
     Slip("conv-input-gradient-kernel-not-flipped", "convolution", "tinyquant/nn/convolution.py",
