@@ -31,21 +31,49 @@ TIE = 1e-7      # entries this close to a decision point or an STE kink are left
 
 
 def nearest(x, levels):
-    """The level nearest to each entry of x (levels a 1-D sequence): the uniform quantizer
-    with clipping is the nearest-level map onto its reconstruction levels."""
-    levels = np.asarray(levels, dtype=float)
-    return levels[np.argmin(np.abs(np.asarray(x)[..., None] - levels), axis=-1)]
+    """The level nearest to each entry of x (levels on the last axis, 1-D or one set per entry
+    or channel): the uniform quantizer with clipping is the nearest-level map onto its levels."""
+    x = np.asarray(x, dtype=float)
+    levels = np.broadcast_to(np.asarray(levels, dtype=float), x.shape + np.shape(levels)[-1:])
+    pick = np.argmin(np.abs(x[..., None] - levels), axis=-1)
+    return np.take_along_axis(levels, pick[..., None], axis=-1)[..., 0]
 
 
 def midpoints(levels):
     levels = np.asarray(levels, dtype=float)
-    return (levels[1:] + levels[:-1]) / 2
+    return (levels[..., 1:] + levels[..., :-1]) / 2
+
+
+def ends(levels):
+    levels = np.asarray(levels, dtype=float)
+    return np.concatenate([midpoints(levels), levels[..., [0, -1]]], axis=-1)
 
 
 def kernel_sum(ste, x, centres, width, height):
     """Σ_k (h/(2s))·F'((x − t_k)/s): each step of height h as a sign of height 2 (seed 000 STE
-    on sign, centred on the step's threshold and scaled to it)."""
-    return sum(height / (2 * width) * ste.dF((x - t) / width) for t in np.asarray(centres).reshape(-1))
+    on sign, centred on the step's threshold and scaled to it); the t_k on the last axis."""
+    t = np.asarray(centres, dtype=float)
+    t = t.reshape(-1) if t.ndim <= 1 else t
+    return sum(height / (2 * width) * ste.dF((x - t[..., k]) / width) for k in range(t.shape[-1]))
+
+
+def step_of(q, x, attr="step"):
+    """A quantizer's learned step, shaped to broadcast against x: 0-d, or (C, 1, …, 1) for one
+    step per output channel (seed 003 §5.1)."""
+    s = np.asarray(getattr(q, attr).data, dtype=float)
+    return s if s.ndim == 0 else s.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def per_step(a, q, attr="step"):
+    """Σ of a over the entries that share each step: a scalar, or one sum per channel."""
+    n = np.asarray(getattr(q, attr).data).size
+    return np.sum(a) if np.ndim(getattr(q, attr).data) == 0 else np.asarray(a).reshape(n, -1).sum(axis=1)
+
+
+def per_channel_stat(fn, x, q, attr="step"):
+    """fn(x) for a layer-wise step, fn of each output channel's entries for a kernel-wise one."""
+    s = getattr(q, attr).data
+    return fn(x) if np.ndim(s) == 0 else fn(x.reshape(np.size(s), -1), axis=1)
 
 
 def sign(x):
@@ -250,24 +278,24 @@ TG_REF = Reference(
 TABLE1 = {2: (1.596, 1.224), 4: (0.996, 0.651), 8: (0.586, 0.353), 16: (0.335, 0.193)}
 
 
-def uniq_levels(q):
-    n, d = q.num_levels, float(q.step.data)
-    return np.array([(2 * j - n + 1) * d / 2 for j in range(n)])       # seed 003 eq. 4: q̂·Δ/2
+def uniq_levels(q, x):
+    n, d = q.num_levels, step_of(q, x)
+    return (2 * np.arange(n) - n + 1) * d[..., None] / 2              # seed 003 eq. 4: q̂·Δ/2
 
 
 def uniq_grad(x, q, g):
-    lv, d = uniq_levels(q), float(q.step.data)
+    lv, d = uniq_levels(q, x), step_of(q, x)
     if q.ste is None:
-        return g * (np.abs(x) < lv[-1])                                  # STE on ⌊·⌉ inside [−α, α]
+        return g * (np.abs(x) < lv[..., -1])                             # STE on ⌊·⌉ inside [−α, α]
     return g * kernel_sum(q.ste, x, midpoints(lv), d / 2, d)           # staircase: height Δ, width Δ/2
 
 
 def uniq_param_grads(x, q, g):
-    n, d = q.num_levels, float(q.step.data)
+    n, d = q.num_levels, step_of(q, x)
     alpha = d * (n - 1) / 2
     # eq. 6 (N even); the clipped branch as derived, sign(x)·α/Δ (eq. 6 prints sign(x)α)
     inside = -x / d + np.rint(x / d - 0.5) + 0.5
-    return {"step": np.sum(g * np.where(np.abs(x) < alpha, inside, np.sign(x) * (n - 1) / 2))}
+    return {"step": per_step(g * np.where(np.abs(x) < alpha, inside, np.sign(x) * (n - 1) / 2), q)}
 
 
 def beyond(x, top):
@@ -276,45 +304,48 @@ def beyond(x, top):
 
 
 UNIQ_REF = Reference(
-    forward=lambda x, q: nearest(x, uniq_levels(q)),
-    levels=lambda x, q: uniq_levels(q),
-    ties=lambda x, q: near(x, np.concatenate([midpoints(uniq_levels(q)), uniq_levels(q)[[0, -1]]]), TIE),
+    forward=lambda x, q: nearest(x, uniq_levels(q, x)),
+    levels=lambda x, q: uniq_levels(q, x),
+    ties=lambda x, q: near(x, ends(uniq_levels(q, x)), TIE),
     grad_x=uniq_grad,
-    kernel=lambda x, q: (midpoints(uniq_levels(q)), float(q.step.data) / 2),
-    code=lambda v, q: np.rint(2 * v / float(q.step.data)).astype(np.int64),   # q̂ of eq. 4
+    kernel=lambda x, q: (midpoints(uniq_levels(q, x)), step_of(q, x) / 2),
+    code=lambda v, q: np.rint(2 * v / step_of(q, v)).astype(np.int64),   # q̂ of eq. 4
     param_grads=uniq_param_grads,
-    smooth=lambda x, q: beyond(x, uniq_levels(q)[-1]),
-    initial=lambda x, q: {"step": (TABLE1[q.num_levels][0] * np.std(x), 6e-4 / TABLE1[q.num_levels][0])},  # eq. 9
-    variants=({}, {"bits": 1}, {"bits": 3}, {"bits": 4}),
+    smooth=lambda x, q: beyond(x, uniq_levels(q, x)[..., -1]),
+    # eq. 9: Δ = Δ_w^u(N)·std(w), per layer or per output channel
+    initial=lambda x, q: {"step": (TABLE1[q.num_levels][0] * per_channel_stat(np.std, x, q),
+                                   6e-4 / TABLE1[q.num_levels][0])},
+    variants=({}, {"bits": 1}, {"bits": 3}, {"bits": 4}, {"granularity": "channel"},
+              {"granularity": "channel", "bits": 3}),
 )
 
 
-def uniq_act_levels(q):
-    return np.arange(q.num_levels) * float(q.step.data)                # seed 003 eq. 5
+def uniq_act_levels(q, x):
+    return np.arange(q.num_levels) * step_of(q, x)[..., None]                # seed 003 eq. 5
 
 
 def uniq_act_grad(x, q, g):
-    lv, d = uniq_act_levels(q), float(q.step.data)
+    lv, d = uniq_act_levels(q, x), step_of(q, x)
     if q.ste is None:
-        return g * ((x > 0) & (x < lv[-1]))
+        return g * ((x > 0) & (x < lv[..., -1]))
     return g * kernel_sum(q.ste, x, midpoints(lv), d / 2, d)
 
 
 def uniq_act_param_grads(x, q, g):
-    d, top = float(q.step.data), uniq_act_levels(q)[-1]
+    d, top = step_of(q, x), uniq_act_levels(q, x)[..., -1]
     dq = np.where((x > 0) & (x < top), np.rint(x / d) - x / d, np.where(x >= top, q.num_levels - 1, 0.0))
-    return {"step": np.sum(g * dq)}
+    return {"step": per_step(g * dq, q)}
 
 
 UNIQ_ACT_REF = Reference(
-    forward=lambda x, q: nearest(x, uniq_act_levels(q)),
-    levels=lambda x, q: uniq_act_levels(q),
-    ties=lambda x, q: near(x, np.concatenate([midpoints(uniq_act_levels(q)), uniq_act_levels(q)[[0, -1]]]), TIE),
+    forward=lambda x, q: nearest(x, uniq_act_levels(q, x)),
+    levels=lambda x, q: uniq_act_levels(q, x),
+    ties=lambda x, q: near(x, ends(uniq_act_levels(q, x)), TIE),
     grad_x=uniq_act_grad,
-    kernel=lambda x, q: (midpoints(uniq_act_levels(q)), float(q.step.data) / 2),
-    code=lambda v, q: np.rint(v / float(q.step.data)).astype(np.int64),
+    kernel=lambda x, q: (midpoints(uniq_act_levels(q, x)), step_of(q, x) / 2),
+    code=lambda v, q: np.rint(v / step_of(q, v)).astype(np.int64),
     param_grads=uniq_act_param_grads,
-    smooth=lambda x, q: np.abs(x) + 2 * uniq_act_levels(q)[-1],
+    smooth=lambda x, q: np.abs(x) + 2 * uniq_act_levels(q, x)[..., -1],
     # eq. 10: Δ = Δ_a^u(N)·√(2·E[x²]) from the first batch
     initial=lambda x, q: {"step": (TABLE1[q.num_levels][1] * math.sqrt(2 * np.mean(x**2)),
                                    6e-4 / TABLE1[q.num_levels][1])},
@@ -324,34 +355,35 @@ UNIQ_ACT_REF = Reference(
 # -------------------------------------------------------------------- LSQ
 
 
-def lsq_levels(q):
-    return np.arange(-q.qn, q.qp + 1) * float(q.s.data)                # LSQ eq. 1: −Q_N … Q_P
+def lsq_levels(q, x):
+    return np.arange(-q.qn, q.qp + 1) * step_of(q, x, "s")[..., None]   # LSQ eq. 1: −Q_N … Q_P
 
 
 def lsq_n(x, q):
-    """N of LSQ's gradient scale g = 1/√(N·Q_P) (§2.2): the number of weights, or of features
-    per sample for activations (the batch axis first)."""
-    return x.size if q.signed else x.size // x.shape[0]
+    """N of LSQ's gradient scale g = 1/√(N·Q_P) (§2.2): the number of weights that share the
+    step (the layer's, or one output channel's), or of features per sample for activations."""
+    return x.size // np.size(q.s.data) if q.signed else x.size // x.shape[0]
 
 
 def lsq_param_grads(x, q, g):
-    s = float(q.s.data)
-    v = x / s
+    v = x / step_of(q, x, "s")
     dq = np.where(v <= -q.qn, -q.qn, np.where(v >= q.qp, q.qp, np.rint(v) - v))   # LSQ eq. 3
-    return {"s": np.sum(g * dq) / math.sqrt(lsq_n(x, q) * q.qp)}
+    return {"s": per_step(g * dq, q, "s") / math.sqrt(lsq_n(x, q) * q.qp)}
 
 
 def lsq_ref(*variants):
     return Reference(
-        forward=lambda x, q: nearest(x, lsq_levels(q)),
-        levels=lambda x, q: lsq_levels(q),
-        ties=lambda x, q: near(x, np.concatenate([midpoints(lsq_levels(q)), lsq_levels(q)[[0, -1]]]), TIE),
-        grad_x=lambda x, q, g: g * ((x / float(q.s.data) > -q.qn) & (x / float(q.s.data) < q.qp)),
-        code=lambda v, q: np.rint(v / float(q.s.data)).astype(np.int64),
+        forward=lambda x, q: nearest(x, lsq_levels(q, x)),
+        levels=lambda x, q: lsq_levels(q, x),
+        ties=lambda x, q: near(x, ends(lsq_levels(q, x)), TIE),
+        grad_x=lambda x, q, g: g * ((x / step_of(q, x, "s") > -q.qn) & (x / step_of(q, x, "s") < q.qp)),
+        code=lambda v, q: np.rint(v / step_of(q, v, "s")).astype(np.int64),
         param_grads=lsq_param_grads,
-        smooth=lambda x, q: np.abs(x) + 2 * lsq_levels(q)[-1],
+        smooth=lambda x, q: np.abs(x) + 2 * lsq_levels(q, x)[..., -1],
         fd_scale=lambda x, q, name: 1 / math.sqrt(lsq_n(x, q) * q.qp),
-        initial=lambda x, q: {"s": (2 * np.mean(np.abs(x)) / math.sqrt(q.qp), 1e-12)},   # LSQ §2.1
+        # LSQ §2.1: s = 2·E|x|/√Q_P, per layer or per output channel
+        initial=lambda x, q: {"s": (2 * per_channel_stat(lambda a, axis=None: np.mean(np.abs(a), axis=axis),
+                                                         x, q, "s") / math.sqrt(q.qp), 1e-12)},
         variants=({},) + variants,
     )
 
@@ -425,7 +457,7 @@ REFERENCES = {
     "truncated_gaussian_ternary": TG_REF,
     "uniq": UNIQ_REF,
     "uniq_activation": UNIQ_ACT_REF,
-    "lsq": lsq_ref({"bits": 3}, {"bits": 4}),
+    "lsq": lsq_ref({"bits": 3}, {"bits": 4}, {"granularity": "channel"}, {"granularity": "channel", "bits": 3}),
     "lsq_activation": lsq_ref({"bits": 1}, {"bits": 3}),
     "sign_activation": SIGN_ACT_REF,
     "dorefa": DOREFA_REF,
@@ -441,15 +473,20 @@ def facts(name):
     return QUANTIZERS[name].facts
 
 
-def build(name, **kwargs):
+def build(name, shape=None, **kwargs):
+    """A quantizer by name; a kernel-wise variant gets ``channels`` from the weight's ``shape``."""
     if facts(name).stochastic:
         kwargs.setdefault("rng", 0)
+    if kwargs.get("granularity") == "channel":
+        kwargs["channels"] = shape[0]
     return get_quantizer(name, **kwargs)
 
 
 def prepared(name, x, **kwargs):
     """The quantizer with float64 parameters, initialized by one training forward on x."""
-    q = build(name, **kwargs)
+    if kwargs.get("granularity") == "channel" and x.ndim < 2:
+        assume(False)                          # one step per output channel: a weight (C, …)
+    q = build(name, x.shape, **kwargs)
     for p in q.parameters():
         p.data = p.data.astype(np.float64)
     q.train()
@@ -607,7 +644,7 @@ def test_parameter_gradient_is_the_papers_formula(name, kwargs, param, seed):
     g = np.random.default_rng(seed + 10).standard_normal(x.shape)
     (q(Tensor(x)) * Tensor(g)).sum().backward()
     p = dict(q.named_parameters())[param]
-    assert float(p.grad) == pytest.approx(float(ref.param_grads(x, q, g)[param]), rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(p.grad, ref.param_grads(x, q, g)[param], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name,kwargs,param", param_cases())
@@ -622,18 +659,21 @@ def test_parameter_gradient_matches_central_differences_where_smooth(name, kwarg
     p = dict(q.named_parameters())[param]
     q.eval()                    # parameters fixed: no re-initialization from the new inputs
     (q(Tensor(x)) * Tensor(g)).sum().backward()
-    v, eps = float(p.data), 1e-6 * max(1.0, abs(float(p.data)))
+    # a random direction u (1 for a scalar): (L(p + εu) − L(p − εu))/(2ε) ≈ ⟨∇L, u⟩
+    v = p.data.copy()
+    u = np.random.default_rng(seed).standard_normal(v.shape) if v.ndim else np.ones(())
+    eps = 1e-6 * max(1.0, float(np.max(np.abs(v))))
 
     def quantized_at(value):
         p.data[...] = value
         return q.quantize(x)
 
-    up, down, base = quantized_at(v + eps), quantized_at(v - eps), quantized_at(v)
+    up, down, base = quantized_at(v + eps * u), quantized_at(v - eps * u), quantized_at(v)
     numeric = np.sum(g * (up - down)) / (2 * eps)
     # the finite step moved no entry across a decision point (else Q is not smooth here)
     assert not np.any(ref.ties(x, q))
     assert np.array_equal(np.sign(up), np.sign(base)) and np.array_equal(np.sign(down), np.sign(base))
-    assert float(p.grad) == pytest.approx(ref.fd_scale(x, q, param) * numeric, rel=1e-6, abs=1e-9)
+    assert float(np.sum(p.grad * u)) == pytest.approx(ref.fd_scale(x, q, param) * numeric, rel=1e-6, abs=1e-9)
 
 
 @pytest.mark.parametrize("name,kwargs", [c for c in cases() if facts(c.values[0]).parameters])
@@ -643,7 +683,7 @@ def test_learned_parameters_start_at_the_papers_initial_value(name, kwargs, seed
     x = np.maximum(x, 0) if facts(name).kind == "activation" else x    # post-ReLU activations
     q = prepared(name, x, **kwargs)
     for param, (value, rtol) in REFERENCES[name].initial(x, q).items():
-        assert float(dict(q.named_parameters())[param].data) == pytest.approx(value, rel=rtol), param
+        np.testing.assert_allclose(dict(q.named_parameters())[param].data, value, rtol=rtol, err_msg=param)
 
 
 @pytest.mark.parametrize("name,kwargs", cases(stochastic=True))
@@ -675,7 +715,7 @@ def test_quantize_and_codes_never_draw_from_the_training_stream(name, kwargs):
 def test_an_all_zero_input_gives_finite_outputs_and_gradients(name, kwargs, dtype):
     # issue 12: a zero first input made the initial step 0 and every forward 0/0 = NaN
     x = np.zeros((4, 6), dtype=dtype)
-    q = build(name, **kwargs)
+    q = build(name, x.shape, **kwargs)
     xt = Tensor(x, requires_grad=True)
     with np.errstate(divide="raise", invalid="raise"):       # no 0/0, no x/0
         out = q(xt)
@@ -692,8 +732,8 @@ def test_an_all_zero_input_gives_finite_outputs_and_gradients(name, kwargs, dtyp
 def test_huge_float32_inputs_give_finite_steps_and_outputs(name, kwargs, magnitude):
     # issue 12: UniQ's step init squared float32 weights (x² overflows past 1.8e19)
     x = (magnitude * np.random.default_rng(0).standard_normal((8, 5))).astype(np.float32)
-    q = build(name, **kwargs)
+    q = build(name, x.shape, **kwargs)
     out = q(Tensor(x)).data
     assert np.all(np.isfinite(out))
-    assert all(np.isfinite(p.data).all() and p.data > 0 for p in q.parameters() if p.size == 1
-               and name not in ("truncated_gaussian_ternary",))
+    assert all(np.isfinite(p.data).all() and np.all(p.data > 0) for p in q.parameters()
+               if name != "truncated_gaussian_ternary")
