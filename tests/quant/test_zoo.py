@@ -303,13 +303,22 @@ def beyond(x, top):
     return sign(x) * (np.abs(x) + 2 * top)
 
 
-UNIQ_REF = Reference(
-    forward=lambda x, q: nearest(x, uniq_levels(q, x)),
-    levels=lambda x, q: uniq_levels(q, x),
-    ties=lambda x, q: near(x, ends(uniq_levels(q, x)), TIE),
+def staircase_ref(levels, attr="step", code_scale=1.0, **facts):
+    """A uniform staircase's reference from its level set ``levels(q, x)``: the forward is the
+    nearest level, the decision points the midpoints (and the clipping ends), the STE kernels
+    sit on the midpoints with width Δ/2, and a level's code is code_scale·level/Δ."""
+    return Reference(
+        forward=lambda x, q: nearest(x, levels(q, x)),
+        levels=lambda x, q: levels(q, x),
+        ties=lambda x, q: near(x, ends(levels(q, x)), TIE),
+        kernel=lambda x, q: (midpoints(levels(q, x)), step_of(q, x, attr) / 2),
+        code=lambda v, q: np.rint(code_scale * v / step_of(q, v, attr)).astype(np.int64),
+        **facts)
+
+
+UNIQ_REF = staircase_ref(
+    uniq_levels, code_scale=2.0,                                        # q̂ of eq. 4
     grad_x=uniq_grad,
-    kernel=lambda x, q: (midpoints(uniq_levels(q, x)), step_of(q, x) / 2),
-    code=lambda v, q: np.rint(2 * v / step_of(q, v)).astype(np.int64),   # q̂ of eq. 4
     param_grads=uniq_param_grads,
     smooth=lambda x, q: beyond(x, uniq_levels(q, x)[..., -1]),
     # eq. 9: Δ = Δ_w^u(N)·std(w), per layer or per output channel
@@ -337,13 +346,9 @@ def uniq_act_param_grads(x, q, g):
     return {"step": per_step(g * dq, q)}
 
 
-UNIQ_ACT_REF = Reference(
-    forward=lambda x, q: nearest(x, uniq_act_levels(q, x)),
-    levels=lambda x, q: uniq_act_levels(q, x),
-    ties=lambda x, q: near(x, ends(uniq_act_levels(q, x)), TIE),
+UNIQ_ACT_REF = staircase_ref(
+    uniq_act_levels,
     grad_x=uniq_act_grad,
-    kernel=lambda x, q: (midpoints(uniq_act_levels(q, x)), step_of(q, x) / 2),
-    code=lambda v, q: np.rint(v / step_of(q, v)).astype(np.int64),
     param_grads=uniq_act_param_grads,
     smooth=lambda x, q: np.abs(x) + 2 * uniq_act_levels(q, x)[..., -1],
     # eq. 10: Δ = Δ_a^u(N)·√(2·E[x²]) from the first batch
@@ -372,12 +377,9 @@ def lsq_param_grads(x, q, g):
 
 
 def lsq_ref(*variants):
-    return Reference(
-        forward=lambda x, q: nearest(x, lsq_levels(q, x)),
-        levels=lambda x, q: lsq_levels(q, x),
-        ties=lambda x, q: near(x, ends(lsq_levels(q, x)), TIE),
+    return staircase_ref(
+        lsq_levels, "s",
         grad_x=lambda x, q, g: g * ((x / step_of(q, x, "s") > -q.qn) & (x / step_of(q, x, "s") < q.qp)),
-        code=lambda v, q: np.rint(v / step_of(q, v, "s")).astype(np.int64),
         param_grads=lsq_param_grads,
         smooth=lambda x, q: np.abs(x) + 2 * lsq_levels(q, x)[..., -1],
         fd_scale=lambda x, q, name: 1 / math.sqrt(lsq_n(x, q) * q.qp),
@@ -522,6 +524,13 @@ def param_cases():
 
 
 inputs = float_arrays(shapes(min_dims=1, max_dims=4, max_side=6, min_size=2))
+
+
+def drawn(name, kwargs, x):
+    """(reference, quantizer initialized on x) for a drawn x its reference accepts."""
+    ref = REFERENCES[name]
+    assume(ref.valid(x))
+    return ref, prepared(name, x, **kwargs)
 EXACT = {"rtol": 1e-12, "atol": 1e-12}
 
 
@@ -546,9 +555,7 @@ def test_every_learned_parameter_has_a_reference_gradient_and_initial_value():
 @settings(max_examples=25, deadline=None)
 @given(x=inputs)
 def test_quantizer_forward_is_the_papers_formula(name, kwargs, x):
-    ref = REFERENCES[name]
-    assume(ref.valid(x))
-    q = prepared(name, x, **kwargs)
+    ref, q = drawn(name, kwargs, x)
     out = q.quantize(x)
     keep = ~ref.ties(x, q)
     np.testing.assert_allclose(out[keep], ref.forward(x, q)[keep], **EXACT)
@@ -558,9 +565,7 @@ def test_quantizer_forward_is_the_papers_formula(name, kwargs, x):
 @settings(max_examples=25, deadline=None)
 @given(x=inputs)
 def test_quantizer_outputs_only_its_levels_and_at_most_n_of_them(name, kwargs, x):
-    ref = REFERENCES[name]
-    assume(ref.valid(x))
-    q = prepared(name, x, **kwargs)
+    ref, q = drawn(name, kwargs, x)
     out = q.quantize(x)
     levels = np.asarray(ref.levels(x, q), dtype=float)
     if levels.ndim <= 1:
@@ -577,9 +582,7 @@ def test_quantizer_outputs_only_its_levels_and_at_most_n_of_them(name, kwargs, x
 @settings(max_examples=25, deadline=None)
 @given(x=inputs)
 def test_symmetric_quantizers_are_odd_functions(name, kwargs, x):
-    ref = REFERENCES[name]
-    assume(ref.valid(x))
-    q = prepared(name, x, **kwargs)
+    ref, q = drawn(name, kwargs, x)
     keep = ~ref.ties(x, q) & ~ref.ties(-x, q) & (x != 0)               # sign(0) = +1 is not odd
     np.testing.assert_allclose(q.quantize(-x)[keep], -q.quantize(x)[keep], **EXACT)
 
@@ -588,8 +591,7 @@ def test_symmetric_quantizers_are_odd_functions(name, kwargs, x):
 @settings(max_examples=25, deadline=None)
 @given(x=inputs)
 def test_idempotent_quantizers_leave_their_outputs_unchanged(name, kwargs, x):
-    assume(REFERENCES[name].valid(x))
-    q = prepared(name, x, **kwargs)
+    _, q = drawn(name, kwargs, x)
     once = q.quantize(x)
     np.testing.assert_allclose(q.quantize(once), once, rtol=1e-12, atol=1e-12)
 
@@ -598,9 +600,7 @@ def test_idempotent_quantizers_leave_their_outputs_unchanged(name, kwargs, x):
 @settings(max_examples=25, deadline=None)
 @given(x=inputs)
 def test_codes_are_the_papers_integer_of_each_level(name, kwargs, x):
-    ref = REFERENCES[name]
-    assume(ref.valid(x))
-    q = prepared(name, x, **kwargs)
+    ref, q = drawn(name, kwargs, x)
     keep = ~ref.ties(x, q)
     codes = q.codes(x)
     assert codes.dtype == np.int64 and codes.shape == x.shape
@@ -611,9 +611,7 @@ def test_codes_are_the_papers_integer_of_each_level(name, kwargs, x):
 @settings(max_examples=15, deadline=None)
 @given(x=inputs, seed=st.integers(0, 2**16))
 def test_backward_of_every_quantizer_ste_pair_is_the_papers_rule(name, kwargs, x, seed):
-    ref = REFERENCES[name]
-    assume(ref.valid(x))
-    q = prepared(name, x, **kwargs)
+    ref, q = drawn(name, kwargs, x)
     if "ste" in kwargs:
         assert q.ste.name == kwargs["ste"]
     g = np.random.default_rng(seed).standard_normal(x.shape)
