@@ -208,7 +208,7 @@ for values, what, ylabel, color in ((forward, "forward Q(x)", "Q(x)", "C0"),
 def mean_of_stochastic_rounding(w=0.3, delta=0.25, n=50_000, seed=0):
     ### BEGIN SOLUTION
     qs = get_quantizer("stochastic_round", delta=delta, rng=seed)
-    return qs.quantize(np.full(n, w)).mean()
+    return qs(Tensor(np.full(n, w))).data.mean()   # a training forward draws Qs (quantize() is Qd)
     ### END SOLUTION
 
 
