@@ -301,7 +301,10 @@ def test_same_seed_gives_bit_identical_parameters_with_and_without_diagnostics(q
 @pytest.mark.parametrize("argv,message", [
     (["--clip", "-1"], "factor must be > 0"),
     (["--quantizer", "binarize"], "invalid choice"),
-    (["--act-bits", "-2"], "must be >= 0"),
+    (["--act-bits", "-2"], "must be between 0 and 16, got -2"),
+    (["--act-bits", "40"], "must be between 0 and 16, got 40"),
+    (["--weight-bits", "31"], "must be between 1 and 16, got 31"),
+    (["--quantizer", "uniq", "--weight-bits", "0"], "must be between 1 and 16, got 0"),
     (["--step-init", "big"], "step_init must be one of optimal, lsq"),
     (["--threshold-init", "-0.1"], "must be a finite number >= 0"),
 ])
@@ -313,7 +316,6 @@ def test_bad_cli_values_are_rejected_by_argparse(argv, message, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["--quantizer", "lsq", "--ste", "tanh"], "fixed estimator"),
-    (["--quantizer", "uniq", "--weight-bits", "0"], "bits must be >= 1"),
     (["--quantizer", "xnor", "--regime", "alternating"], "truncated_gaussian_ternary"),
     (["--quantizer", "xnor", "--regime", "r"], "stored quantized"),
     (["--quantizer", "lsq", "--step-init", "lsq"], "--step-init lsq has no effect"),

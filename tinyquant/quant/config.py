@@ -73,7 +73,7 @@ from ..rng import QUANTIZER_STREAM, derived_generator
 from ..train.callbacks import Callback
 from .clipping import WeightClipping, check_clip_factor
 from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, QuantizerTrace
-from .registry import ACTIVATION_QUANTIZERS, get_quantizer, quantizer_facts, quantizer_names
+from .registry import ACTIVATION_QUANTIZERS, MAX_BITS, get_quantizer, quantizer_facts, quantizer_names
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
 from .sign_activation import replace_relus
@@ -109,6 +109,16 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
+
+
+def _bit_width(low: int):
+    """argparse type: an int in [low, MAX_BITS] (issue 12: 31 weight bits ran forever)."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= MAX_BITS:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {MAX_BITS}, got {value}")
+        return value
+    return parse
 
 
 def _positive_int(text: str) -> int:
@@ -149,8 +159,8 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     g.add_argument("--clip", type=_clip_factor, default=math.inf,
                    help="weight clipping factor f: latent weights in [-f*alpha, f*alpha] (default inf)")
     g.add_argument("--regime", default="standard", choices=REGIMES)
-    g.add_argument("--weight-bits", type=int, default=2, help="bits of uniq/lsq/dorefa weights")
-    g.add_argument("--act-bits", type=_non_negative_int, default=0,
+    g.add_argument("--weight-bits", type=_bit_width(1), default=2, help="bits of uniq/lsq/dorefa weights")
+    g.add_argument("--act-bits", type=_bit_width(0), default=0,
                    help="activation bits, 0 = full precision (default)")
     g.add_argument("--act-quantizer", default="auto", choices=("auto",) + ACTIVATION_QUANTIZERS)
     g.add_argument("--act-ste", default=None, choices=tuple(STES),
