@@ -149,13 +149,18 @@ plt.show()
 #
 # tinyquant sorts the graph with an *iterative* depth-first search
 # (`tinyquant.autograd.topological_order`): a recursive one would overflow Python's stack
-# on a graph a few thousand operations deep. Here is the order it finds for our graph
-# (`_node` is the internal record of the Function that produced a tensor):
+# on a graph a few thousand operations deep. Here is the order it finds for our graph: the
+# leaves are the input tensors themselves, every other entry is the graph's record of one
+# operation (its `function`, and its `output` tensor while anything still holds it — the graph
+# keeps only what a backward needs, so an intermediate nobody holds is freed):
 
 # %%
-for t in topological_order(tL):
-    made_by = "leaf (input)" if t.is_leaf else t._node.function.__name__
-    print(f"{made_by:>13}   value {t.data:g}")
+for entry in topological_order(tL):
+    if isinstance(entry, tq.Tensor):
+        made_by, value = "leaf (input)", entry.data
+    else:
+        made_by, value = entry.function.__name__, entry.output.data
+    print(f"{made_by:>13}   value {value:g}")
 
 # %% [markdown]
 # Every input appears before the operations that read it, and `L` comes last. The backward

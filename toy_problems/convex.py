@@ -65,6 +65,9 @@ __all__ = [
     "theorem3_bound",
     "theorem4_bound",
     "corollary1_bound",
+    "theorem1_floor",
+    "bc_deterministic_floor",
+    "sr_limit_floor",
 ]
 
 _HESSIAN_LIP_LOGCOSH = 4.0 / (3.0 * np.sqrt(3.0))  # max_x |d/dx sech²(x)|
@@ -112,8 +115,9 @@ def _rotation(d, rng):
     return q * np.sign(np.diag(r))
 
 
-def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0) -> Problem:
-    """½ (w − w*)ᵀ A (w − w*), eigenvalues evenly spaced in [μ, L], random rotation, w* ~ U[−1, 1]^d."""
+def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0, rotate=True) -> Problem:
+    """½ (w − w*)ᵀ A (w − w*), eigenvalues evenly spaced in [μ, L], a random rotation (or the
+    coordinate axes with ``rotate=False``: A diagonal), w* ~ U[−1, 1]^d."""
     d = check_count("d", d, "strongly_convex_quadratic")
     mu = check_positive("mu", mu, "strongly_convex_quadratic")
     L = check_positive("L", L, "strongly_convex_quadratic")
@@ -121,6 +125,8 @@ def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0) -> Problem
         raise ValueError(f"strongly_convex_quadratic: L={L!r} must be >= mu={mu!r}")
     rng = as_generator(seed, "strongly_convex_quadratic")
     R = _rotation(d, rng)
+    if not rotate:
+        R = np.eye(d)
     lam = np.linspace(mu, L, d)
     A = (R * lam) @ R.T
     A = 0.5 * (A + A.T)
@@ -172,6 +178,8 @@ class RunResult:
     f_avg_q_se: np.ndarray
     f_last: np.ndarray  # (n_delta,) E[F(w^T)]
     g2_max: np.ndarray  # (n_delta,) max_t E‖∇f̃(w^t)‖²
+    g2_mean: np.ndarray  # (n_delta,) (1/T) Σ_t E‖∇f̃(w^t)‖²
+    g2_late: np.ndarray  # (n_delta,) the same over the second half of the run (t ≥ T/2)
     r2: np.ndarray | None = None  # (n_delta, T) E‖r_t‖² (exact over the rounding, mean over chains) — SR only
     extra: dict = field(default_factory=dict)
 
@@ -269,7 +277,8 @@ def run(problem: Problem, method, schedule, steps, *, deltas=(0.5,), chains=100,
                 f_avg_q_se[:, ci] = fq.std(axis=1, ddof=1) / np.sqrt(chains) if chains > 1 else np.nan
             ci += 1
     return RunResult(method, forward, deltas, checkpoints, alphas, f_avg, f_avg_se, f_avg_q, f_avg_q_se,
-                     problem.value(w).mean(axis=1), g2.max(axis=1), r2, extra={"r2_sampled": r2_sampled})
+                     problem.value(w).mean(axis=1), g2.max(axis=1), g2.mean(axis=1), g2[:, steps // 2:].mean(axis=1), r2,
+                     extra={"r2_sampled": r2_sampled})
 
 
 def lemma1_bound(d, delta, alpha, G):
@@ -299,6 +308,71 @@ def theorem4_bound(T, *, mu, G, d, delta, D, L2):
     """(1 + log(T + 1)) G²/(2 μ T) + D L₂ √d Δ / 2 (seed 002, Theorem 4)."""
     T = np.asarray(T, dtype=float)
     return (1 + np.log(T + 1)) * G**2 / (2 * mu * T) + D * L2 * np.sqrt(d) * delta / 2
+
+
+def theorem1_floor(*, G, d, delta):
+    """lim_{T→∞} of Theorem 1's bound: √d Δ G / 2, the accuracy floor the theory predicts for SR."""
+    return np.sqrt(d) * delta * np.asarray(G, dtype=float) / 2
+
+
+def bc_deterministic_floor(problem: Problem, delta) -> float:
+    """The T → ∞ limit of F(w̄_r) for BC with deterministic rounding Qd on an axis-aligned
+    quadratic (A = diag(λ)): Σ_i λ_i/2 (b_i − w*_i)², b_i = Δ(⌊w*_i/Δ⌋ + ½) the rounding
+    boundary between the two grid points around w*_i.
+
+    Why: coordinate i of the buffer sees the gradient λ_i (Qd(w_r) − w*_i) + noise; it is pushed
+    up while Qd(w_r) is the grid point below w*_i and down while it is the one above, so w_r,i
+    settles on the boundary b_i between them; as α_t → 0 its fluctuations vanish and the
+    real-valued average converges to b (the quantized iterates alternate so that their average
+    goes to w*). Corollary 1's bound → 0 (seed 002 §4.2, "the results here hold for both
+    stochastic and uniform rounding") misses this floor."""
+    if problem.A is None or not np.allclose(problem.A, np.diag(np.diag(problem.A))):
+        raise ValueError("bc_deterministic_floor: needs an axis-aligned quadratic (strongly_convex_quadratic(rotate=False))")
+    delta = check_positive("delta", delta, "bc_deterministic_floor")
+    b = delta * (np.floor(problem.w_star / delta) + 0.5)
+    return float(0.5 * np.sum(np.diag(problem.A) * (b - problem.w_star) ** 2))
+
+
+def sr_limit_floor(problem: Problem, delta, *, mu=None, cells=24) -> tuple[float, float]:
+    """The T → ∞ floors of SR with α_t = 1/(μ(t+1)) on an axis-aligned quadratic, predicted by the
+    limit chain of seed 002 Theorem 5: (lim E[F(w̄_T)], lim E[F(w_T)]) for the average and the
+    last iterate; ``mu`` is the schedule's μ (default ``problem.mu``).
+
+    With A = diag(λ) the coordinates of SR are independent 1-D chains on the multiples of Δ with
+    gradient λ_i (x − w*_i) + σ ξ_i. For small α_t, T_α ≈ exp(α_t Q̃) (Q̃ the generator of the
+    limit chain, ``toy_problems.markov.limit_generator``), so the chain runs in the continuous
+    time s(t) = Σ_{u<t} α_u ≈ log(t)/μ and the law of w_t tends to the stationary π̃_i. Hence
+    E F(w_T) → Σ_i λ_i/2 E_π̃_i (x − w*_i)². The average over steps weighs continuous time by
+    dt/ds = μ t ∝ e^{μ s}: w̄_T is an exponentially weighted average of the last ~1/μ units of
+    continuous time, Y = ∫_0^∞ μ e^{−μu} x(S − u) du, whose variance does not shrink with T:
+    Var Y = μ ⟨f, (μI − Q̃)⁻¹ f⟩_π̃, f = x − E_π̃ x (from Cov(x(0), x(τ)) = ⟨f, e^{τQ̃} f⟩_π̃ and
+    ∫∫ μ² e^{−μ(u+v)} C(|u − v|) du dv = μ ∫_0^∞ e^{−μτ} C(τ) dτ). So
+    E F(w̄_T) → Σ_i λ_i/2 [(E_π̃_i x − w*_i)² + Var Y_i] — not 0, although E_π̃ x = w* (the limit
+    chain's drift is −E[g] = −λ(x − w*), whose stationary mean is 0). Each chain lives on
+    ``cells`` grid cells either side of w*_i (the mass beyond is far below float resolution for
+    σ/Δ of order 1)."""
+    from .markov import limit_generator, stationary_distribution
+    from .toy_1d import grid_points
+
+    if problem.A is None or not np.allclose(problem.A, np.diag(np.diag(problem.A))):
+        raise ValueError("sr_limit_floor: needs an axis-aligned quadratic (strongly_convex_quadratic(rotate=False))")
+    delta = check_positive("delta", delta, "sr_limit_floor")
+    mu = problem.mu if mu is None else check_positive("mu", mu, "sr_limit_floor")
+    cells = check_count("cells", cells, "sr_limit_floor", minimum=2)
+    avg = last = 0.0
+    for lam, ws in zip(np.diag(problem.A), problem.w_star):  # one 1-D chain per coordinate
+        k0 = np.floor(ws / delta)
+        domain = (delta * (k0 - cells), delta * (k0 + cells + 1))
+        grid = grid_points(delta, domain)
+        Q = limit_generator(sigma=problem.sigma, delta=delta, domain=domain, grad_fn=lambda x, lam=lam, ws=ws: lam * (x - ws))
+        rate = np.abs(np.diag(Q)).max()
+        pi = stationary_distribution(np.eye(grid.size) + Q / rate)  # same π̃ as T̃_α for any α
+        mean = pi @ grid
+        f = grid - mean
+        var_y = mu * (pi * f) @ np.linalg.solve(mu * np.eye(grid.size) - Q, f)
+        avg += 0.5 * lam * ((mean - ws) ** 2 + var_y)
+        last += 0.5 * lam * (pi @ (grid - ws) ** 2)
+    return float(avg), float(last)
 
 
 def corollary1_bound(T, *, mu, G):

@@ -170,14 +170,15 @@ class _BatchNorm(Module):
         c = self.num_features
         weight = self.weight if self.weight is not None else Tensor(np.ones(c, dtype=x.dtype))
         bias = self.bias if self.bias is not None else Tensor(np.zeros(c, dtype=x.dtype))
+        centered = None
         if self.training:
-            mean, var = bn.batch_moments(x.data)
+            mean, var, centered = bn.batch_moments(x.data)
             bn.update_running_stats(self.running_mean, self.running_var, mean, var,
                                     x.size // self.num_features, self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         return bn.BatchNormFunction.apply(x, weight, bias, mean=mean, var=var, eps=self.eps,
-                                          batch_statistics=self.training)
+                                          batch_statistics=self.training, centered=centered)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -210,6 +211,14 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
+class CrossEntropyLoss(Module):
+    """``CrossEntropyLoss()(logits, labels)``: the mean cross-entropy of integer labels
+    (:func:`tinyquant.cross_entropy`; no class weights, no label smoothing)."""
+
+    def forward(self, logits, labels):
+        return F.cross_entropy(logits, labels)
+
+
 class Identity(Module):
     def forward(self, x):
         return x
@@ -219,7 +228,7 @@ class Flatten(Module):
     """(N, d1, d2, ...) → (N, d1·d2·…)."""
 
     def forward(self, x):
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # not -1: an empty batch has no -1
 
 
 class MaxPool2d(Module):
@@ -302,22 +311,25 @@ class ModuleList(Module):
 
 
 def quantize_model(model: Module, weight_quantizer=None, activation_quantizer=None,
-                   keep_first: bool = True, keep_last: bool = True) -> Module:
+                   keep_first: bool = True, keep_last: bool = True,
+                   edge_weight_quantizer=None, edge_activation_quantizer=None) -> Module:
     """Plug quantizers into every quantizable layer of ``model``, in definition order.
 
     ``weight_quantizer`` and ``activation_quantizer`` are factories ``layer -> Module or
     None`` called once per layer (so each layer gets its own learned scales). With
-    ``keep_first`` / ``keep_last`` the first / last layer stays in full precision, as
-    binary and ternary networks usually keep them. Returns the model.
+    ``keep_first`` / ``keep_last`` the first / last layer does not get them: it stays in
+    full precision, as binary and ternary networks usually keep it, or gets the
+    ``edge_*`` factories instead (seed 003 §5.1: first and last layers in 8 bits).
+    Returns the model.
     """
     layers = quantizable_layers(model)
     for i, layer in enumerate(layers):
-        if (keep_first and i == 0) or (keep_last and i == len(layers) - 1):
-            continue
-        if weight_quantizer is not None:
-            layer.weight_quantizer = weight_quantizer(layer)
-        if activation_quantizer is not None:
-            layer.activation_quantizer = activation_quantizer(layer)
+        edge = (keep_first and i == 0) or (keep_last and i == len(layers) - 1)
+        wq, aq = (edge_weight_quantizer, edge_activation_quantizer) if edge else (weight_quantizer, activation_quantizer)
+        if wq is not None:
+            layer.weight_quantizer = wq(layer)
+        if aq is not None:
+            layer.activation_quantizer = aq(layer)
     return model
 
 
