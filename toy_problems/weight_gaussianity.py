@@ -119,8 +119,8 @@ def train_digits_mlp(epochs: int = 30, seed: int = 0, hidden=(256, 128), weight_
     data = load_digits(seed=seed)
     model = mlp(in_features=64, hidden=hidden, num_classes=10, rng=seed)
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=weight_decay)
-    train = DataLoader(data.x_train, data.y_train, batch_size=64, shuffle=True, seed=seed)
-    test = DataLoader(data.x_test, data.y_test, batch_size=512)
+    train = DataLoader((data.x_train, data.y_train), batch_size=64, shuffle=True, seed=seed)
+    test = DataLoader((data.x_test, data.y_test), batch_size=512)
     trainer = Trainer(model, opt, train, test, epochs=epochs, seed=seed, show_progress=False)
     history = trainer.fit()
     weights = {name: p.data.copy() for name, p in model.named_parameters() if p.data.ndim >= 2}
