@@ -455,6 +455,9 @@ def write_figures(results: dict, out_dir) -> list:
         axs[0].loglog(sr.deltas, cv["thm1_bound"][:, -1], "s--", label="Theorem 1 bound (G² = max over steps)")
         axs[0].loglog(sr.deltas, cv["thm1_bound_g2"]["late"][:, -1], "^--", label="Theorem 1 bound (G² = late-run mean)")
         axs[0].loglog(sr.deltas, cv["thm1_floor"], "k:", label="its T → ∞ floor √dΔG/2")
+        sa = cv["sr_axes"]
+        axs[0].loglog(sa.deltas, sa.f_avg[:, -1], "D-", color="tab:purple", ms=4, label="SR measured, axis-aligned quadratic")
+        axs[0].loglog(sa.deltas, cv["sr_axes_floor"][:, 0], "k-", lw=0.8, label="its floor predicted by the limit chain (T → ∞)")
         axs[0].set(xlabel="grid spacing Δ", ylabel="E[F(w̄_T)] − F*", title=f"SR floor ∝ Δ^{cv['sr_floor_slope']:.2f}")
         axs[0].legend(fontsize=6)
         for fw, r in cv["bc_strong"].items():
