@@ -539,7 +539,7 @@ def tables(results: dict) -> list:
     if "markov" in results:
         for sg, mk in results["markov"].items():
             rows = [[a, _tiny(tv), _g(tvn), _g(tvt), int(m), _g(a * m, 6), _g(gap), _g(a / gap, 6), _from_log(j2), _g(p2, 6),
-                     f"{cell_mass(p, mk['grid']):.4f}", f"{ef:.4f}", _g(e)]
+                     f"{cell_mass(p, mk['grid']):.4f}", f"{ef:.4f}", _tiny(e)]
                     for a, tv, tvn, tvt, m, gap, j2, p2, p, ef, e in zip(mk["alphas"], mk["tv"], mk["tv_naive"], mk["tv_t"], mk["mix"],
                                                                           mk["gap"], mk["log_jump2"], mk["pi_minus2"], mk["pis"], mk["E_f"],
                                                                           mk["offdiag_err"])]
