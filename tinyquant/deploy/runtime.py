@@ -1,0 +1,244 @@
+"""Running a packed model with the arithmetic its bits allow.
+
+``run(packed, x)`` maps float32 inputs (as ``tinyquant.data.get_dataset`` returns them) to
+logits. Each conv2d / linear node picks its kernel from its weight and input precisions:
+
+* **W1A1 -- XNOR-popcount.** With a, w ∈ {−1, +1}^K stored as bits (1 for +1), their dot
+  product is the number of agreeing positions minus the disagreeing ones:
+
+      a·w = K − 2·popcount(a XOR w)                          (XNOR-Net §3.2, BinaryNet §1.3)
+
+  The input's sign bits are packed along the channels of every pixel (into a uint8 … uint64
+  word per pixel, padding channel bits 0 in both operands so they never disagree), and the
+  convolution's windows are taken over those words: K/64 word operations per output instead
+  of K multiplications. Zero padding has no ±1 code; the border is padded with +1 and the
+  surplus, Σ of w over the padded positions of each window, is subtracted once (Larq Compute
+  Engine's padding correction). :func:`xnor_gemm_reference` is the plain one-broadcast
+  formula; :func:`xnor_gemm` the tiled word loop; the tests hold them equal to an integer
+  matmul of ±1 values.
+* **binary / ternary weights, float inputs -- sign-masked accumulation.** Σ_k w_k·x_k with
+  w ∈ {−1, +1} is 2·Σ_{w=+1} x − Σ x; with w ∈ {−1, 0, +1} it is Σ_{w=+1} x − Σ_{w=−1} x: only
+  additions (in NumPy the masked sums are a GEMM with a 0/1 matrix).
+* **k-bit (or binary/ternary) weights, k-bit or binary inputs -- integer GEMM**: the codes
+  multiply as int32 and accumulate exactly in int32.
+* **float** weights or inputs otherwise: a float32 GEMM (im2col).
+
+Then y[o] = mult[o]·acc[o] + add[o] (:mod:`tinyquant.deploy.graph`: weight scale, input step
+and the folded batch norm), times XNOR-Net's per-sample K for scaled sign inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..autograd import no_grad
+from ..nn import functional as F
+from ..nn.im2col import im2col, pad2d
+from ..tensor import Tensor
+from .pack import PackedModel, load_packed
+
+# --------------------------------------------------------------- bit packing
+
+
+def _word_dtype(nbytes: int):
+    return {1: np.uint8, 2: np.uint16, 4: np.uint32}.get(nbytes, np.uint64)
+
+
+def pack_last_axis(bits: np.ndarray) -> np.ndarray:
+    """Bool array (..., C) → words (..., ⌈C/w⌉): bit c of the little-endian packing is 1[bits[c]];
+    the word is uint8/16/32 when ⌈C/8⌉ is 1/2/4 bytes, else uint64 (channel bits beyond C are 0)."""
+    b = np.packbits(bits, axis=-1, bitorder="little")
+    nbytes = b.shape[-1]
+    if nbytes not in (1, 2, 4):
+        extra = (-nbytes) % 8
+        if extra:
+            b = np.concatenate([b, np.zeros((*b.shape[:-1], extra), np.uint8)], axis=-1)
+    return np.ascontiguousarray(b).view(_word_dtype(nbytes))
+
+
+def xnor_gemm_reference(a: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """dot[m, o] = K − 2·popcount(a[m] XOR w[o]), a (M, words), w (O, words): one broadcast."""
+    return k - 2 * np.bitwise_count(a[:, None, :] ^ w[None, :, :]).sum(axis=-1, dtype=np.int32)
+
+
+def xnor_gemm(a: np.ndarray, w: np.ndarray, k: int, tile: int = 4096) -> np.ndarray:
+    """The same as :func:`xnor_gemm_reference`, accumulating one word column at a time over
+    tiles of ``tile`` rows (the (tile, O) counters stay in cache; no (M, O, words) temporary)."""
+    m, words = a.shape
+    out = np.empty((m, w.shape[0]), dtype=np.int32)
+    wt = np.ascontiguousarray(w.T)                               # (words, O)
+    counter = np.uint16 if k < 2**16 else np.uint32
+    for lo in range(0, m, tile):                                 # tiles of rows, not pixels one by one
+        at = np.ascontiguousarray(a[lo:lo + tile].T)             # (words, tile)
+        acc = np.zeros((at.shape[1], wt.shape[1]), dtype=counter)
+        for j in range(words):                                   # K/64 word columns
+            acc += np.bitwise_count(at[j][:, None] ^ wt[j][None, :])
+        out[lo:lo + tile] = k - 2 * acc.astype(np.int32)
+    return out
+
+
+# ------------------------------------------------------------ W1A1 conv
+
+
+class BinaryConvWeights:
+    """A W1A1 convolution's weights as per-pixel channel words, and its padding correction."""
+
+    def __init__(self, codes: np.ndarray, shape, stride, padding):
+        o, c, kh, kw = shape
+        signs = codes.reshape(o, c, kh, kw)
+        self.words = pack_last_axis(signs.transpose(0, 2, 3, 1) > 0).reshape(o, -1)   # (O, kh·kw·wpp)
+        self.sum_over_c = signs.sum(axis=1, dtype=np.int32).reshape(o, kh * kw)     # Σ_c w[o, c, i, j]
+        self.shape, self.stride, self.padding = (o, c, kh, kw), stride, padding
+        self.k = c * kh * kw
+        self._corrections = {}
+
+    def correction(self, h: int, w: int) -> np.ndarray:
+        """(Ho·Wo, O): Σ of w over the window positions that fall on the padding."""
+        if (h, w) not in self._corrections:
+            _, _, kh, kw = self.shape
+            (sh, sw), (ph, pw) = self.stride, self.padding
+            ring = pad2d(np.zeros((1, 1, h, w), np.int32), ph, pw, value=1)
+            windows = sliding_window_view(ring[0, 0], (kh, kw))[::sh, ::sw]          # (Ho, Wo, kh, kw)
+            self._corrections[(h, w)] = windows.reshape(-1, kh * kw) @ self.sum_over_c.T
+        return self._corrections[(h, w)]
+
+    def __call__(self, x: np.ndarray, gemm=xnor_gemm) -> np.ndarray:
+        """Integer a·w of every window, (N, O, Ho, Wo), for float x whose signs are the input."""
+        o, c, kh, kw = self.shape
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        n, _, h, w = x.shape
+        words = pack_last_axis(x.transpose(0, 2, 3, 1) >= 0)                         # sign(0) = +1
+        if ph or pw:
+            ones = pack_last_axis(np.ones((1, 1, 1, c), bool))[0, 0]
+            padded = np.empty((n, h + 2 * ph, w + 2 * pw, words.shape[-1]), words.dtype)
+            padded[...] = ones
+            padded[:, ph:ph + h, pw:pw + w] = words
+            words = padded
+        windows = sliding_window_view(words, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # (N, Ho, Wo, wpp, kh, kw)
+        ho, wo = windows.shape[1:3]
+        rows = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, -1)
+        dot = gemm(rows, self.words, self.k).reshape(n, ho * wo, o)
+        if ph or pw:
+            dot = dot - self.correction(h, w)[None]
+        return dot.transpose(0, 2, 1).reshape(n, o, ho, wo)
+
+
+# -------------------------------------------------------------- layers
+
+
+def _quantize_input(act, x):
+    """(codes or x, per-sample K or None): the input as the layer's quantizer sees it."""
+    if act.kind == "binary":
+        k = np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32) if act.scaled else None
+        return np.where(x >= 0, 1, -1).astype(np.int32), k
+    if act.kind == "kbit":
+        return np.round(np.clip(x / np.float32(act.step), act.low, act.high)).astype(np.int32), None
+    return x, None
+
+
+def _columns(node, x):
+    """(N, K, L) columns of a conv's input (L = Ho·Wo), or (N, K, 1) for a linear layer."""
+    if node["op"] == "linear":
+        return x.reshape(x.shape[0], -1, 1)
+    return im2col(x, *node["kernel"], tuple(node["stride"]), tuple(node["padding"]))
+
+
+def _accumulate(node, x):
+    """acc (and acc of the −n plane for ternary): the layer's sums in the units of its codes."""
+    kind, act = node["weight"]["kind"], node["act"]
+    if kind == "binary" and act.kind == "binary" and node["op"] == "conv2d":
+        conv = node.setdefault("_xnor", BinaryConvWeights(node["codes"], node["weight"]["shape"],
+                                                          node["stride"], node["padding"]))
+        dot = conv(x)
+        return dot.reshape(dot.shape[0], dot.shape[1], -1), None
+    codes, _ = _quantize_input(act, x)
+    if kind == "binary" and act.kind == "binary":                 # a W1A1 linear layer
+        words = node.setdefault("_words", pack_last_axis(node["codes"] > 0))
+        k = node["codes"].shape[1]
+        dot = xnor_gemm(pack_last_axis(codes.reshape(codes.shape[0], -1) > 0), words, k)
+        return dot[:, :, None], None
+    if act.kind != "float" and kind != "float":                  # integer GEMM, int32 accumulation
+        cols = _columns(node, codes)
+        if kind == "ternary":                                     # one GEMM per plane (p ≠ n)
+            plus = node.setdefault("_iplus", (node["codes"] > 0).astype(np.int32))
+            minus = node.setdefault("_iminus", (node["codes"] < 0).astype(np.int32))
+            return np.matmul(plus, cols), np.matmul(minus, cols)
+        w = node.setdefault("_int", node["codes"].astype(np.int32))
+        return np.matmul(w, cols), None
+    cols = _columns(node, codes.astype(np.float32) if act.kind != "float" else x)
+    if kind == "binary":                                          # 2·Σ_{w=+1} x − Σ x
+        plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
+        return 2 * np.matmul(plus, cols) - cols.sum(axis=1, keepdims=True), None
+    if kind == "ternary":                                         # Σ_{w=+1} x and Σ_{w=−1} x
+        plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
+        minus = node.setdefault("_minus", (node["codes"] < 0).astype(np.float32))
+        return np.matmul(plus, cols), np.matmul(minus, cols)
+    w = node.setdefault("_float", node["codes"].astype(np.float32))
+    return np.matmul(w, cols), None
+
+
+def quantized_layer(node, x: np.ndarray) -> np.ndarray:
+    acc, acc_neg = _accumulate(node, x)
+    y = node["mult"][:, None] * acc.astype(np.float32)
+    if acc_neg is not None:
+        y -= node["mult_neg"][:, None] * acc_neg
+    act = node["act"]
+    if act.kind == "binary" and act.scaled:
+        y *= np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32)[:, None, None]
+    y += node["add"][:, None]
+    if node["op"] == "linear":
+        return y[:, :, 0]
+    n, o = y.shape[:2]
+    (kh, kw), (sh, sw), (ph, pw) = node["kernel"], node["stride"], node["padding"]
+    ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
+    return y.reshape(n, o, ho, wo)
+
+
+def _pool(node, x, fn):
+    with no_grad():
+        return fn(Tensor(x), node["kernel"], node["stride"], node["padding"]).data
+
+
+def _shortcut(node, x):
+    if node["stride"] != 1:
+        x = x[:, :, ::node["stride"], ::node["stride"]]
+    if node["extra"]:
+        x = np.concatenate([x, np.zeros((x.shape[0], node["extra"], *x.shape[2:]), x.dtype)], axis=1)
+    return x
+
+
+def _affine(node, x):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return x * node["scale"].reshape(shape) + node["shift"].reshape(shape)
+
+
+OPS = {
+    "conv2d": quantized_layer,
+    "linear": quantized_layer,
+    "affine": _affine,
+    "relu": lambda node, x: np.maximum(x, 0),
+    "flatten": lambda node, x: x.reshape(x.shape[0], -1),
+    "maxpool2d": lambda node, x: _pool(node, x, F.max_pool2d),
+    "avgpool2d": lambda node, x: _pool(node, x, F.avg_pool2d),
+    "global_avgpool2d": lambda node, x: x.mean(axis=(2, 3)),
+    "shortcut": _shortcut,
+    "add": lambda node, a, b: a + b,
+}
+
+
+def run(packed, x: np.ndarray) -> np.ndarray:
+    """Logits of the packed model (a :class:`PackedModel` or a path) for float32 inputs ``x``."""
+    if not isinstance(packed, PackedModel):
+        packed = load_packed(packed)
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        raise TypeError(f"run: inputs must be float32 as get_dataset returns them, got {x.dtype}")
+    values = {"x": x}
+    for node in packed.nodes:
+        values[node["output"]] = OPS[node["op"]](node, *(values[v] for v in node["inputs"]))
+    return values[packed.nodes[-1]["output"]]
+
+
+__all__ = ["BinaryConvWeights", "pack_last_axis", "quantized_layer", "run", "xnor_gemm",
+           "xnor_gemm_reference"]
