@@ -54,3 +54,28 @@ def float_logits(model, x):
 def relative_errors(out, ref):
     """Per sample: max |out − ref| / max |ref|."""
     return np.max(np.abs(out - ref), axis=1) / np.max(np.abs(ref), axis=1)
+
+
+def onnx_runtime_logits(proto, x):
+    """Run an ONNX ModelProto in ONNX Runtime (CPU, one thread) on ``x``."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x})[0]
+
+
+class scaled_sign_inputs:
+    """Context: every sign activation of ``model`` multiplied by XNOR-Net's K while inside."""
+
+    def __init__(self, model):
+        self.quantizers = [m for m in model.modules() if getattr(m, "name", "") == "sign_activation"]
+
+    def __enter__(self):
+        for q in self.quantizers:
+            q.scaled = True
+
+    def __exit__(self, *exc):
+        for q in self.quantizers:
+            q.scaled = False

@@ -12,7 +12,15 @@ from tinyquant.nn import quantizable_layers
 from tinyquant.deploy.pack import FORMAT_VERSION, PackedFormatError, load_packed, packed_from_model, save_packed
 from tinyquant.deploy.runtime import run
 
-from deploy_helpers import ACTIVATION_CASES, WEIGHT_QUANTIZERS, digits, float_logits, relative_errors, trained
+from deploy_helpers import (
+    ACTIVATION_CASES,
+    WEIGHT_QUANTIZERS,
+    digits,
+    float_logits,
+    relative_errors,
+    scaled_sign_inputs,
+    trained,
+)
 
 
 @pytest.mark.parametrize("model_name", ["digits_cnn", "mlp"])
@@ -40,6 +48,15 @@ def test_packed_inference_with_binary_and_k_bit_inputs_predicts_as_the_float_mod
 def test_packed_resnet20_predicts_as_the_float_model(quantizer, bits, act):
     model, x = trained("resnet20", quantizer, bits, act), digits().x_test
     ref, out = float_logits(model, x), run(packed_from_model(model), x)
+    np.testing.assert_array_equal(out.argmax(axis=1), ref.argmax(axis=1))
+    assert np.mean(relative_errors(out, ref) <= 1e-4) >= 0.99
+
+
+def test_scaled_sign_inputs_multiply_the_popcount_by_each_samples_k():
+    model = trained("digits_cnn", "xnor", 1, "sign_activation")
+    x = digits().x_test
+    with scaled_sign_inputs(model):
+        ref, out = float_logits(model, x), run(packed_from_model(model), x)
     np.testing.assert_array_equal(out.argmax(axis=1), ref.argmax(axis=1))
     assert np.mean(relative_errors(out, ref) <= 1e-4) >= 0.99
 

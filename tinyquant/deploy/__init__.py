@@ -8,6 +8,8 @@
   small integers in one pickle-free ``.npz``
 * :mod:`~tinyquant.deploy.runtime`   -- ``run(packed, x)``: XNOR-popcount, sign-masked
   accumulation and integer GEMMs
+* :mod:`~tinyquant.deploy.onnx_export` -- ``export_onnx``: a standard ONNX graph (opset 17)
+  with int8 weight levels and Q/DQ nodes (needs the ``[deploy]`` extra)
 """
 
 from .pack import PackedModel, load_packed, packed_from_model, save_packed

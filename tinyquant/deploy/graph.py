@@ -19,7 +19,8 @@ inputs selected by the weight bits for binary/ternary weights on float inputs) a
                                      add  = bias[o]·scale[o] + shift[o]
 
 (a ternary layer has two accumulators and two mults, for its +p and −n planes). The
-binary weights stay ±1: the batch norm costs nothing more at inference.
+binary weights stay ±1: the batch norm costs nothing more at inference. ``bn_scale`` (the
+folded scale alone) is kept for exporters that apply the weight scale separately (ONNX).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Lowering:
         else:
             mult = w.scale.astype(np.float64) * step
         attrs = {"weight": w, "act": a, "mult": (mult * scale).astype(np.float32),
-                 "add": (bias * scale + shift).astype(np.float32)}
+                 "add": (bias * scale + shift).astype(np.float32), "bn_scale": scale.astype(np.float32)}
         if w.kind == "ternary":
             attrs["mult_neg"] = (w.scale_neg.astype(np.float64) * step * scale).astype(np.float32)
         if isinstance(layer, Conv2d):

@@ -91,7 +91,7 @@ def pack(model, config: dict | None = None) -> tuple[dict, dict]:
                             "low": a.low, "high": a.high}
             arrays.update({f"n{i}/{k}": v for k, v in wa.items()})
         for k, v in node.items():
-            if isinstance(v, np.ndarray):
+            if isinstance(v, np.ndarray) and k != "bn_scale":     # already inside mult
                 arrays[f"n{i}/{k}"] = v
         graph.append(entry)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "graph": graph,
