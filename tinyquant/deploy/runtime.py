@@ -62,20 +62,39 @@ def xnor_gemm_reference(a: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
     return k - 2 * np.bitwise_count(a[:, None, :] ^ w[None, :, :]).sum(axis=-1, dtype=np.int32)
 
 
-def xnor_gemm(a: np.ndarray, w: np.ndarray, k: int, tile: int = 4096) -> np.ndarray:
+def as_uint64_rows(words: np.ndarray) -> np.ndarray:
+    """(M, n) words of any width → (M, ⌈bytes/8⌉) uint64, zero bytes appended. Popcounts do not
+    care where a bit sits, only that both operands use one layout, so regrouping a row of
+    small per-pixel words into 64-bit words cuts the word operations (16 channels × 9 taps:
+    9 uint16 words become 3 uint64 words)."""
+    b = np.ascontiguousarray(words).view(np.uint8).reshape(words.shape[0], -1)
+    extra = (-b.shape[1]) % 8
+    if extra:
+        b = np.concatenate([b, np.zeros((b.shape[0], extra), np.uint8)], axis=1)
+    return b.view(np.uint64)
+
+
+def xnor_gemm(a: np.ndarray, w: np.ndarray, k: int, tile: int = 1024) -> np.ndarray:
     """The same as :func:`xnor_gemm_reference`, accumulating one word column at a time over
-    tiles of ``tile`` rows (the (tile, O) counters stay in cache; no (M, O, words) temporary)."""
+    tiles of ``tile`` rows into preallocated counters (they stay in cache; no (M, O, words)
+    temporary). Rows are regrouped into uint64 words first (:func:`as_uint64_rows`)."""
+    a, w = as_uint64_rows(a), as_uint64_rows(w)
     m, words = a.shape
-    out = np.empty((m, w.shape[0]), dtype=np.int32)
-    wt = np.ascontiguousarray(w.T)                               # (words, O)
+    o = w.shape[0]
+    out = np.empty((o, m), dtype=np.int32)
+    at = np.ascontiguousarray(a.T)                               # (words, M): rows innermost
     counter = np.uint16 if k < 2**16 else np.uint32
+    x, count, acc = (np.empty((o, tile), dt) for dt in (np.uint64, np.uint8, counter))
     for lo in range(0, m, tile):                                 # tiles of rows, not pixels one by one
-        at = np.ascontiguousarray(a[lo:lo + tile].T)             # (words, tile)
-        acc = np.zeros((at.shape[1], wt.shape[1]), dtype=counter)
-        for j in range(words):                                   # K/64 word columns
-            acc += np.bitwise_count(at[j][:, None] ^ wt[j][None, :])
-        out[lo:lo + tile] = k - 2 * acc.astype(np.int32)
-    return out
+        n = min(tile, m - lo)
+        xr, cr, ar = x[:, :n], count[:, :n], acc[:, :n]
+        ar[...] = 0
+        for j in range(words):                                   # ⌈K/64⌉ word columns
+            np.bitwise_xor(w[:, j, None], at[j, None, lo:lo + n], out=xr)   # (O, tile)
+            np.bitwise_count(xr, out=cr)
+            np.add(ar, cr, out=ar)
+        np.subtract(k, 2 * ar.astype(np.int32), out=out[:, lo:lo + n])
+    return out.T
 
 
 # ------------------------------------------------------------ W1A1 conv
