@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyquant.deploy.runtime import BinaryConvWeights, pack_last_axis, xnor_gemm, xnor_gemm_reference
+from tinyquant.deploy.runtime import (
+    BinaryConvWeights,
+    integer_gemm,
+    integer_gemm_reference,
+    pack_last_axis,
+    xnor_gemm,
+    xnor_gemm_reference,
+)
 from tinyquant.nn.im2col import im2col
 
 
@@ -51,3 +58,27 @@ def test_w1a1_convolution_equals_the_integer_convolution_of_signs_with_zero_padd
     conv = BinaryConvWeights(w.astype(np.int8), w.shape, (stride, stride), (padding, padding))
     np.testing.assert_array_equal(conv(x), expected)
     np.testing.assert_array_equal(conv(x, gemm=xnor_gemm_reference), expected)
+
+
+@settings(max_examples=30, deadline=None)
+@given(k=st.integers(1, 600), levels=st.sampled_from([(1, 1), (3, 3), (7, 15), (127, 255)]),
+       seed=st.integers(0, 2**16))
+def test_integer_gemm_equals_the_int64_product_bit_for_bit(k, levels, seed):
+    rng = np.random.default_rng(seed)
+    qw, qx = levels
+    w = rng.integers(-qw, qw + 1, size=(5, k))
+    cols = rng.integers(0, qx + 1, size=(2, k, 3))
+    expected = np.matmul(w.astype(np.int64), cols.astype(np.int64))
+    np.testing.assert_array_equal(integer_gemm_reference(w, cols), expected)
+    got = integer_gemm(w, cols)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_integer_gemm_falls_back_to_integer_arithmetic_beyond_float32s_exact_range():
+    k = 600
+    w = np.full((1, k), 127)
+    cols = np.full((1, k, 1), 255)
+    cols[0, 0, 0] = 254                                     # 127·255·600 > 2^24: not exact in float32
+    expected = int(127 * 255 * (k - 1) + 127 * 254)
+    assert integer_gemm(w, cols)[0, 0, 0] == expected

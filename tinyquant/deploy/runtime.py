@@ -20,7 +20,9 @@ logits. Each conv2d / linear node picks its kernel from its weight and input pre
   w ∈ {−1, +1} is 2·Σ_{w=+1} x − Σ x; with w ∈ {−1, 0, +1} it is Σ_{w=+1} x − Σ_{w=−1} x: only
   additions (in NumPy the masked sums are a GEMM with a 0/1 matrix).
 * **k-bit (or binary/ternary) weights, k-bit or binary inputs -- integer GEMM**: the codes
-  multiply as int32 and accumulate exactly in int32.
+  multiply as int32 and accumulate exactly in int32 (:func:`integer_gemm_reference`);
+  :func:`integer_gemm` gets the same integers from the float32 BLAS GEMM whenever every
+  partial sum stays below 2^24, where float32 is exact.
 * **float** weights or inputs otherwise: a float32 GEMM (im2col).
 
 Then y[o] = mult[o]·acc[o] + add[o] (:mod:`tinyquant.deploy.graph`: weight scale, input step
@@ -146,6 +148,23 @@ class BinaryConvWeights:
 # -------------------------------------------------------------- layers
 
 
+def integer_gemm_reference(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """acc = w @ cols on int32 codes, accumulated in int32 (NumPy's integer matmul: exact, no BLAS)."""
+    return np.matmul(w.astype(np.int32), cols.astype(np.int32))
+
+
+def integer_gemm(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The same integers, through the float32 BLAS GEMM when that is exact: if
+    max|w|·max|x|·K < 2^24, every product and every partial sum is an integer below 2^24,
+    which float32 represents exactly, so the float32 GEMM returns the int32 accumulation bit
+    for bit. Otherwise :func:`integer_gemm_reference`."""
+    bound = int(np.max(np.abs(w), initial=0)) * int(np.max(np.abs(cols), initial=0)) * w.shape[-1]
+    if bound >= 2**24:
+        return integer_gemm_reference(w, cols)
+    return np.matmul(w.astype(np.float32), cols.astype(np.float32)).astype(np.int32)
+
+
+
 def _quantize_input(act, x):
     """(codes or x, per-sample K or None): the input as the layer's quantizer sees it."""
     if act.kind == "binary":
@@ -182,9 +201,9 @@ def _accumulate(node, x):
         if kind == "ternary":                                     # one GEMM per plane (p ≠ n)
             plus = node.setdefault("_iplus", (node["codes"] > 0).astype(np.int32))
             minus = node.setdefault("_iminus", (node["codes"] < 0).astype(np.int32))
-            return np.matmul(plus, cols), np.matmul(minus, cols)
+            return integer_gemm(plus, cols), integer_gemm(minus, cols)
         w = node.setdefault("_int", node["codes"].astype(np.int32))
-        return np.matmul(w, cols), None
+        return integer_gemm(w, cols), None
     cols = _columns(node, codes.astype(np.float32) if act.kind != "float" else x)
     if kind == "binary":                                          # 2·Σ_{w=+1} x − Σ x
         plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
@@ -259,5 +278,5 @@ def run(packed, x: np.ndarray) -> np.ndarray:
     return values[packed.nodes[-1]["output"]]
 
 
-__all__ = ["BinaryConvWeights", "pack_last_axis", "quantized_layer", "run", "xnor_gemm",
-           "xnor_gemm_reference"]
+__all__ = ["BinaryConvWeights", "integer_gemm", "integer_gemm_reference", "pack_last_axis",
+           "quantized_layer", "run", "xnor_gemm", "xnor_gemm_reference"]
