@@ -17,8 +17,10 @@ logits. Each conv2d / linear node picks its kernel from its weight and input pre
   formula; :func:`xnor_gemm` the tiled word loop; the tests hold them equal to an integer
   matmul of ±1 values.
 * **binary / ternary weights, float inputs -- sign-masked accumulation.** Σ_k w_k·x_k with
-  w ∈ {−1, +1} is 2·Σ_{w=+1} x − Σ x; with w ∈ {−1, 0, +1} it is Σ_{w=+1} x − Σ_{w=−1} x: only
-  additions (in NumPy the masked sums are a GEMM with a 0/1 matrix).
+  w ∈ {−1, 0, +1} is Σ_{w=+1} x − Σ_{w=−1} x: additions and subtractions only, the scale applied
+  once per output. NumPy has no masked-sum kernel, so this runs as one float32 GEMM with the
+  ±1/0 matrix (the same cost as the float layer; on hardware, a sign flip instead of a
+  multiply); TTQ's two scales (W_p ≠ W_n) take one GEMM per bit plane.
 * **k-bit (or binary/ternary) weights, k-bit or binary inputs -- integer GEMM**: the codes
   multiply as int32 and accumulate exactly in int32 (:func:`integer_gemm_reference`);
   :func:`integer_gemm` gets the same integers from the float32 BLAS GEMM whenever every
@@ -205,10 +207,10 @@ def _accumulate(node, x):
         w = node.setdefault("_int", node["codes"].astype(np.int32))
         return integer_gemm(w, cols), None
     cols = _columns(node, codes.astype(np.float32) if act.kind != "float" else x)
-    if kind == "binary":                                          # 2·Σ_{w=+1} x − Σ x
-        plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
-        return 2 * np.matmul(plus, cols) - cols.sum(axis=1, keepdims=True), None
-    if kind == "ternary":                                         # Σ_{w=+1} x and Σ_{w=−1} x
+    if kind == "binary" or (kind == "ternary" and np.array_equal(node["mult"], node["mult_neg"])):
+        signs = node.setdefault("_signs", node["codes"].astype(np.float32))   # Σ_{w=+1} x − Σ_{w=−1} x
+        return np.matmul(signs, cols), None
+    if kind == "ternary":                                         # p ≠ n: Σ_{w=+1} x and Σ_{w=−1} x
         plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
         minus = node.setdefault("_minus", (node["codes"] < 0).astype(np.float32))
         return np.matmul(plus, cols), np.matmul(minus, cols)
