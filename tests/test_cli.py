@@ -69,3 +69,11 @@ def test_bn_option_places_batch_norm_in_resnet20(bn, has_batch_norm, tmp_path):
 def test_bn_option_on_a_model_without_it_names_the_model(tmp_path):
     with pytest.raises(ValueError, match="--bn pre: only resnet20 .* --model digits_cnn"):
         main(["train", "--bn", "pre", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("epochs, batch_size", [(1, 2000), (2, 2000), (1, 700)])
+def test_step_schedule_trains_on_runs_shorter_than_its_milestones(tmp_path, epochs, batch_size):
+    argv = ["train", "--out", str(tmp_path), "--no-progress", "--model", "mlp", "--schedule",
+            "step", "--epochs", str(epochs), "--batch-size", str(batch_size)]
+    assert main(argv) == 0
+    assert len(json.loads((tmp_path / "history.json").read_text())) == epochs

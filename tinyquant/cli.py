@@ -191,7 +191,12 @@ def main(argv=None) -> int:
 
     add_sweep_arguments(sub.add_parser("sweep", help="run a study's grid of training runs (resumable)"))
     add_report_arguments(sub.add_parser("report", help="a study's tables, significance tests and figure"))
+    from .course import add_course_arguments, run_course_command  # coursework (tinyquant/course.py)
+
+    add_course_arguments(sub.add_parser("course", help="coursework: write the student edition of the notebooks"))
     args = parser.parse_args(argv)
+    if args.command == "course":
+        return run_course_command(args)
     if args.command == "sweep":
         return run_sweep_command(args)
     if args.command == "report":

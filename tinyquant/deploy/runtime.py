@@ -39,6 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..nn.im2col import im2col, pad2d
+from ..quant.functional import sign
 from ..tensor import Tensor
 from .pack import PackedModel, load_packed
 
@@ -131,7 +132,7 @@ class BinaryConvWeights:
         o, c, kh, kw = self.shape
         (sh, sw), (ph, pw) = self.stride, self.padding
         n, _, h, w = x.shape
-        words = pack_last_axis(x.transpose(0, 2, 3, 1) >= 0)                         # sign(0) = +1
+        words = pack_last_axis(sign(x.transpose(0, 2, 3, 1)) > 0)                  # sign(0) = +1
         if ph or pw:
             ones = pack_last_axis(np.ones((1, 1, 1, c), bool))[0, 0]
             padded = np.empty((n, h + 2 * ph, w + 2 * pw, words.shape[-1]), words.dtype)
@@ -171,7 +172,7 @@ def _quantize_input(act, x):
     """(codes or x, per-sample K or None): the input as the layer's quantizer sees it."""
     if act.kind == "binary":
         k = np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32) if act.scaled else None
-        return np.where(x >= 0, 1, -1).astype(np.int32), k
+        return sign(x).astype(np.int32), k
     if act.kind == "kbit":
         return np.round(np.clip(x / np.float32(act.step), act.low, act.high)).astype(np.int32), None
     return x, None

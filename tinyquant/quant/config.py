@@ -16,6 +16,19 @@ The CLI calls two functions:
     --act-ste NAME          STE of sign_activation (default clipped; ab_tanh is seed 004's Algorithm 1)
     --keep-first / --no-keep-first   first layer in full precision (default keep)
     --keep-last / --no-keep-last     last layer in full precision (default keep)
+    --edge-bits B           the kept first/last layers quantized to B bits instead of full
+                            precision, with the same quantizer (uniq / lsq / dorefa); the
+                            last layer's input too when --act-bits > 0 (seed 003 §5.1: 8;
+                            default 0 = full precision). UniQ's step gradient (eq. 6) is not
+                            scaled: at 8 bits with SGD lr 0.05 its steps diverge (digits_cnn,
+                            3 epochs: 10.0 % test accuracy); --optimizer adam or
+                            --quant-lr-factor 0.01 reach 98.1 % / 97.8 % (measured)
+    --step-granularity G    layer | channel: one step per layer or per output channel for
+                            uniq / lsq weights (seed 003 §5.1, kernel-wise; default layer)
+    --init-batches N        uniq_activation: training batches whose max √(2E[x²]) sets the
+                            initial step (seed 003 §4.2, eq. 10; 100-1000 in §5; default 1)
+    --grid-clip C           regimes r / sr: the grid bounded to [−C, C] (seed 002 §4's finite
+                            domain; default inf = unbounded)
     --grid-delta D          grid step Δ of the rounding quantizers and of regimes r / sr (0.05)
     --binary-rounding       regimes r / sr keep the weights on {−Δ, +Δ} instead of ΔZ (seed 002 §6)
     --threshold-lr LR       lr of the threshold optimizer in the alternating regime (default 0.01)
@@ -64,7 +77,7 @@ from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWa
 from .schedules import SCHEDULES, STEScheduler
 from .sign_activation import replace_relus
 from .ste import STES
-from .uniform import check_step_init
+from .uniform import GRANULARITIES, check_step_init
 
 REGIMES = ("standard", "bc", "r", "sr", "alternating")
 WEIGHT_QUANTIZERS = tuple(n for n in QUANTIZERS if n not in ACTIVATION_QUANTIZERS)
@@ -94,6 +107,20 @@ def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_bound(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 (inf = no bound), got {text}")
     return value
 
 
@@ -131,6 +158,15 @@ def add_quant_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                    help="keep the first layer in full precision (default: yes)")
     g.add_argument("--keep-last", action=argparse.BooleanOptionalAction, default=True,
                    help="keep the last layer in full precision (default: yes)")
+    g.add_argument("--edge-bits", type=_non_negative_int, default=0,
+                   help="quantize the kept first/last layers to this many bits with the same quantizer "
+                        "(seed 003 §5.1: 8; default 0 = full precision)")
+    g.add_argument("--step-granularity", default="layer", choices=GRANULARITIES,
+                   help="uniq/lsq weights: one step per layer or per output channel (seed 003 §5.1)")
+    g.add_argument("--init-batches", type=_positive_int, default=1,
+                   help="uniq_activation: batches that initialize the step (seed 003: 100-1000; default 1)")
+    g.add_argument("--grid-clip", type=_positive_bound, default=math.inf,
+                   help="regimes r/sr: bound the grid to [-C, C] (seed 002 §4; default inf)")
     g.add_argument("--grid-delta", type=float, default=0.05,
                    help="grid step of the rounding quantizers and of regimes r/sr")
     g.add_argument("--binary-rounding", action=argparse.BooleanOptionalAction, default=False,
@@ -178,18 +214,39 @@ def weight_quantizer_factory(args):
         kwargs["delta"] = args.grid_delta
     if name == "uniq":
         kwargs["step_init"] = args.step_init
+    if name in ("uniq", "lsq"):
+        kwargs["granularity"] = getattr(args, "step_granularity", "layer")
     if name == "truncated_gaussian_ternary":
         kwargs["gradient_correctness"] = args.gradient_correctness
         kwargs["init_factor"] = args.threshold_init
-    get_quantizer(name, **kwargs)  # fail early on bad options
+    per_channel = kwargs.get("granularity") == "channel"
+    get_quantizer(name, **kwargs, **({"channels": 1} if per_channel else {}))  # fail early on bad options
     counter = iter(range(10**9))
 
     def factory(layer):
         extra = ({"rng": derived_generator(args.seed, QUANTIZER_STREAM, next(counter))}
                  if name in ("stochastic_binary", "stochastic_round") else {})
+        if per_channel:
+            extra["channels"] = layer.weight.shape[0]                  # one step per output channel
         return get_quantizer(name, **kwargs, **extra)
 
     return factory
+
+
+def edge_quantizer_factories(model, args):
+    """(weight, activation) factories of the kept first/last layers at ``--edge-bits`` bits
+    (seed 003 §5.1: 8 bits, as LSQ does), or (None, None) to keep them in full precision.
+    The same quantizers as the other layers at that width; the activation quantizer goes on
+    the last layer only: the first layer's input is the data (signed when normalized, which
+    an unsigned activation quantizer would clip at 0)."""
+    bits = getattr(args, "edge_bits", 0)
+    if not bits:
+        return None, None
+    edge = argparse.Namespace(**{**vars(args), "weight_bits": bits, "act_bits": bits if args.act_bits else 0})
+    aq = activation_quantizer_factory(edge) if _activation_quantizer_name(edge) != "sign_activation" else None
+    layers = quantizable_layers(model)
+    return (weight_quantizer_factory(edge),
+            None if aq is None else (lambda layer: None if layer is layers[0] else aq(layer)))
 
 
 def _activation_quantizer_name(args) -> str | None:
@@ -208,6 +265,7 @@ def activation_quantizer_factory(args):
     kwargs = {"bits": args.act_bits}
     if name == "uniq_activation":
         kwargs["step_init"] = args.step_init
+        kwargs["init_batches"] = getattr(args, "init_batches", 1)
     if name == "sign_activation" and getattr(args, "act_ste", None) is not None:
         kwargs["ste"] = args.act_ste
     get_quantizer(name, **kwargs)
@@ -231,6 +289,16 @@ def check_options_apply(args) -> None:
         unused.append((f"--act-ste {args.act_ste}", "needs --act-quantizer sign_activation --act-bits 1"))
     if args.binary_rounding and args.regime not in ("r", "sr"):
         unused.append(("--binary-rounding", "needs --regime r or sr"))
+    if math.isfinite(getattr(args, "grid_clip", math.inf)) and args.regime not in ("r", "sr"):
+        unused.append((f"--grid-clip {args.grid_clip}", "needs --regime r or sr"))
+    if getattr(args, "init_batches", 1) != 1 and act != "uniq_activation":
+        unused.append((f"--init-batches {args.init_batches}", "needs a uniq_activation (--act-bits > 0)"))
+    if getattr(args, "step_granularity", "layer") != "layer" and args.quantizer not in ("uniq", "lsq"):
+        unused.append((f"--step-granularity {args.step_granularity}", "needs --quantizer uniq or lsq"))
+    if getattr(args, "edge_bits", 0) and (args.quantizer not in TAKES_BITS or args.regime in ("r", "sr")
+                                          or not (args.keep_first or args.keep_last)):
+        unused.append((f"--edge-bits {args.edge_bits}", "needs --quantizer uniq, lsq or dorefa and "
+                       "--keep-first or --keep-last"))
     if args.threshold_optimizer != "sgd" and args.regime != "alternating":
         unused.append((f"--threshold-optimizer {args.threshold_optimizer}", "needs --regime alternating"))
     if unused:
@@ -313,7 +381,8 @@ def configure_quantization(model, args):
         if not chosen:
             raise ValueError(f"--regime {args.regime}: no layer left to quantize (keep-first/keep-last)")
         regime = RoundingRegime([layer.weight for layer in chosen], args.grid_delta,
-                                stochastic=args.regime == "sr", binary=args.binary_rounding)
+                                stochastic=args.regime == "sr", binary=args.binary_rounding,
+                                clip=None if math.isinf(getattr(args, "grid_clip", math.inf)) else args.grid_clip)
         if aq is not None:
             quantize_model(model, None, aq, args.keep_first, args.keep_last)
         if args.diagnostics:
@@ -323,7 +392,7 @@ def configure_quantization(model, args):
             callbacks += recorders + [SaveDiagnostics(Path(args.out) / "diagnostics.json", recorders)]
         return model, callbacks, regime, param_groups(model)
 
-    quantize_model(model, wq, aq, args.keep_first, args.keep_last)
+    quantize_model(model, wq, aq, args.keep_first, args.keep_last, *edge_quantizer_factories(model, args))
     if wq is None and aq is None:
         if args.regime == "alternating":
             raise ValueError("--regime alternating needs --quantizer truncated_gaussian_ternary")

@@ -8,7 +8,16 @@ interrupted sweep resumes: rerunning skips every recorded run id.
 
 Each run trains through ``tinyquant.cli.run_train`` (the one training loop) in its own
 folder ``<out>/runs/<run_id>/`` (checkpoint, ``history.json`` and the captured
-``train.log``); options the runner does not know pass through untouched.
+``train.log``); options the runner does not know pass through untouched. A run killed
+before its record was written continues from its last checkpoint (resumption is exact, and
+the same id means the same configuration and input files).
+
+Safety: one sweep at a time per output folder -- ``<out>/.sweep.lock`` is held with
+``flock`` for the whole sweep (the kernel drops it if the sweep dies, so no stale lock
+survives a ``kill -9``) and a second sweep refuses with :class:`SweepLockedError`. Local
+workers die with their parent (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching
+the parent pid), so killing a sweep never leaves workers running queued runs. Temporary
+files of checkpoint writes a kill interrupted are removed when the next sweep starts.
 """
 
 from __future__ import annotations
@@ -16,13 +25,20 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import socket
+import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no folder lock
+    fcntl = None
 
 from .records import append_record, drop_torn_tail, read_records
 from .study import Study, record_run_id, training_defaults
@@ -39,13 +55,75 @@ def default_out(study: Study) -> Path:
     return Path("out") / "studies" / study.name
 
 
-def _limit_blas_threads(threads: int) -> None:
-    """Worker initializer: share the cores between workers instead of oversubscribing —
-    BLAS's threads and the convolution's batch threads (its default ConvRuntime) alike."""
+class SweepLockedError(RuntimeError):
+    """Another sweep is writing the same output folder."""
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path):
+    """Hold ``<out>/.sweep.lock`` (``flock``, exclusive, non-blocking) for the block."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ".sweep.lock"
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise SweepLockedError(
+                    f"another sweep ({holder}) is writing {str(out)!r}; wait for it to finish "
+                    f"or give this one another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()   # releases the lock
+
+
+def remove_stale_temporaries_under(out: Path) -> int:
+    """Delete the ``.checkpoint.npz.*.tmp`` files killed runs left in ``<out>/runs/*/``."""
+    from ..train.checkpoint import remove_stale_temporaries
+
+    return sum(len(remove_stale_temporaries(folder / "checkpoint.npz"))
+               for folder in (out / "runs").glob("*") if folder.is_dir())
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit as soon as process ``parent`` is gone."""
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:   # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tinyquant-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int | None = None) -> None:
+    """Worker initializer: die with the sweep, and share the cores between workers instead
+    of oversubscribing — BLAS's threads and the convolution's batch threads (its default
+    ConvRuntime) alike."""
     from threadpoolctl import threadpool_limits
 
     from ..nn import parallel
 
+    if parent is not None:
+        _die_with_parent(parent)
     threadpool_limits(limits=threads)
     runtime = parallel.default_runtime()
     runtime.threads = min(runtime.threads, threads)
@@ -58,12 +136,19 @@ def execute_run(config: dict, run_dir: str) -> dict:
     """
     from ..cli import run_train, train_namespace
 
+    from ..train.checkpoint import CheckpointError
+
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    args = train_namespace(**config, out=str(folder), resume=False, no_progress=True)
+    args = train_namespace(**config, out=str(folder), resume=True, no_progress=True)
     start = time.perf_counter()
-    with open(folder / "train.log", "w") as log, contextlib.redirect_stdout(log):
-        history = run_train(args)
+    with open(folder / "train.log", "a") as log, contextlib.redirect_stdout(log):
+        try:   # a run killed before it was recorded continues from its checkpoint
+            history = run_train(args)
+        except CheckpointError as error:   # unusable leftovers (another version?): start over
+            print(f"starting afresh: {error}")
+            (folder / "checkpoint.npz").unlink(missing_ok=True)
+            history = run_train(args)
     return {"history": history, "wall_time": time.perf_counter() - start,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "host": socket.gethostname(), "pid": os.getpid()}
@@ -86,7 +171,7 @@ def _open_executor(workers: int, scheduler: str | None):
         threads = max(1, (os.cpu_count() or 1) // workers)
         pool = ProcessPoolExecutor(max_workers=workers,
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_limit_blas_threads, initargs=(threads,))
+                                   initializer=_init_worker, initargs=(threads, os.getpid()))
 
         def close(wait: bool):
             pool.shutdown(wait=wait, cancel_futures=True)
@@ -124,8 +209,23 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
         raise ValueError("pass either executor or scheduler, not both "
                          f"(scheduler={scheduler!r})")
     out = Path(default_out(study) if out is None else out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"run_sweep: out {str(out)!r} is a file; expected a folder for the "
+                         f"records and run folders")
+    missing = study.missing_inputs()
+    if missing:
+        raise ValueError(f"study {study.name} ({study.path}): input file(s) "
+                         f"{', '.join(map(repr, missing))} do not exist")
+    with folder_lock(out):
+        return _sweep(study, out, workers, scheduler, executor, echo)
+
+
+def _sweep(study, out, workers, scheduler, executor, echo) -> SweepResult:
     result = SweepResult(records_path=out / "records.jsonl")
     drop_torn_tail(result.records_path)
+    removed = remove_stale_temporaries_under(out)
+    if removed:
+        echo(f"removed {removed} temporary file(s) of interrupted checkpoint writes")
     defaults = training_defaults()
     recorded = {record_run_id(record, defaults) for record in read_records(result.records_path)}
     todo = [run for run in study.runs if run.run_id not in recorded]
@@ -156,7 +256,8 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
             append_record(result.records_path, {
                 "run_id": run.run_id, "study": study.name, "mode": study.mode,
                 "setting": run.setting, "seed": run.seed, "baseline": study.baseline,
-                "metric": study.metric, "config": run.config, "history": history,
+                "metric": study.metric, "config": run.config, "inputs": run.inputs,
+                "history": history,
                 "final": history[-1], **{k: v for k, v in outcome.items() if k != "history"},
             })
             result.executed.append(run.run_id)
