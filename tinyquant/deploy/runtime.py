@@ -20,7 +20,7 @@ logits. Each conv2d / linear node picks its kernel from its weight and input pre
   w ∈ {−1, 0, +1} is Σ_{w=+1} x − Σ_{w=−1} x: additions and subtractions only, the scale applied
   once per output. NumPy has no masked-sum kernel, so this runs as one float32 GEMM with the
   ±1/0 matrix (the same cost as the float layer; on hardware, a sign flip instead of a
-  multiply); TTQ's two scales (W_p ≠ W_n) take one GEMM per bit plane.
+  multiply); TTQ's two scales (W_p ≠ W_n) fold into one matrix P − (W_n/W_p)·N.
 * **k-bit (or binary/ternary) weights, k-bit or binary inputs -- integer GEMM**: the codes
   multiply as int32 and accumulate exactly in int32 (:func:`integer_gemm_reference`);
   :func:`integer_gemm` gets the same integers from the float32 BLAS GEMM whenever every
@@ -38,7 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import no_grad
 from ..nn import functional as F
-from ..nn.im2col import im2col, pad2d
+from ..nn.im2col import BufferPool, im2col, output_size, pad2d
 from ..quant.functional import sign
 from ..tensor import Tensor
 from .pack import PackedModel, load_packed
@@ -164,66 +164,79 @@ def integer_gemm(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
     bound = int(np.max(np.abs(w), initial=0)) * int(np.max(np.abs(cols), initial=0)) * w.shape[-1]
     if bound >= 2**24:
         return integer_gemm_reference(w, cols)
-    return np.matmul(w.astype(np.float32), cols.astype(np.float32)).astype(np.int32)
+    return np.matmul(w.astype(np.float32), cols.astype(np.float32, copy=False)).astype(np.int32)
 
 
 
 def _quantize_input(act, x):
-    """(codes or x, per-sample K or None): the input as the layer's quantizer sees it."""
+    """(the input as the layer's quantizer sees it, per-sample K or None): sign codes ±1 or
+    k-bit codes as integer-valued float32 (exact), or x itself for float inputs."""
     if act.kind == "binary":
         k = np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32) if act.scaled else None
-        return sign(x).astype(np.int32), k
+        return sign(x), k
     if act.kind == "kbit":
-        return np.round(np.clip(x / np.float32(act.step), act.low, act.high)).astype(np.int32), None
+        return np.round(np.clip(x / np.float32(act.step), act.low, act.high)), None
     return x, None
 
 
-def _columns(node, x):
-    """(N, K, L) columns of a conv's input (L = Ho·Wo), or (N, K, 1) for a linear layer."""
+#: column matrices reused between calls (a fresh one is page-faulted in on every call)
+COLUMNS = BufferPool()
+
+
+def _gemm_over_columns(node, x, gemm):
+    """``gemm(cols)`` on the (N, K, L) columns of a conv's input (L = Ho·Wo; built into a pooled
+    buffer), or on (N, K, 1) for a linear layer."""
     if node["op"] == "linear":
-        return x.reshape(x.shape[0], -1, 1)
-    return im2col(x, *node["kernel"], tuple(node["stride"]), tuple(node["padding"]))
+        return gemm(x.reshape(x.shape[0], -1, 1))
+    (kh, kw), stride, padding = node["kernel"], tuple(node["stride"]), tuple(node["padding"])
+    n, c = x.shape[:2]
+    ho, wo = (output_size(d, k, s, p) for d, k, s, p in zip(x.shape[2:], (kh, kw), stride, padding))
+    cols = COLUMNS.take((n, c * kh * kw, ho * wo), x.dtype)
+    try:
+        return gemm(im2col(x, kh, kw, stride, padding, out=cols))
+    finally:
+        COLUMNS.give(cols)
+
+
+def _ternary_as_one_matrix(node):
+    """TTQ's y = m_p·(P·x) − m_n·(N·x) as one GEMM: (P − (m_n/m_p)·N)·x times m_p (−N·x times
+    m_n in a filter with no +W_p weight)."""
+    mult, mult_neg = node["mult"], node["mult_neg"]
+    plus, minus = (node["codes"] > 0).astype(np.float32), (node["codes"] < 0).astype(np.float32)
+    has = mult != 0
+    ratio = np.where(has, mult_neg / np.where(has, mult, 1), 0).astype(np.float32)
+    matrix = np.where(has[:, None], plus - ratio[:, None] * minus, -minus)
+    return matrix, np.where(has, mult, mult_neg).astype(np.float32)
 
 
 def _accumulate(node, x):
-    """acc (and acc of the −n plane for ternary): the layer's sums in the units of its codes."""
+    """(acc, per-output multiplier): the layer's sums in the units of its codes."""
     kind, act = node["weight"]["kind"], node["act"]
     if kind == "binary" and act.kind == "binary" and node["op"] == "conv2d":
         conv = node.setdefault("_xnor", BinaryConvWeights(node["codes"], node["weight"]["shape"],
                                                           node["stride"], node["padding"]))
         dot = conv(x)
-        return dot.reshape(dot.shape[0], dot.shape[1], -1), None
+        return dot.reshape(dot.shape[0], dot.shape[1], -1), node["mult"]
     codes, _ = _quantize_input(act, x)
     if kind == "binary" and act.kind == "binary":                 # a W1A1 linear layer
         words = node.setdefault("_words", pack_last_axis(node["codes"] > 0))
-        k = node["codes"].shape[1]
-        dot = xnor_gemm(pack_last_axis(codes.reshape(codes.shape[0], -1) > 0), words, k)
-        return dot[:, :, None], None
+        dot = xnor_gemm(pack_last_axis(codes.reshape(codes.shape[0], -1) > 0), words, node["codes"].shape[1])
+        return dot[:, :, None], node["mult"]
+    if kind == "ternary" and not np.array_equal(node["mult"], node["mult_neg"]):
+        matrix, mult = node.setdefault("_ternary", _ternary_as_one_matrix(node))   # TTQ: W_p ≠ W_n
+        return _gemm_over_columns(node, codes, lambda cols: np.matmul(matrix, cols)), mult
     if act.kind != "float" and kind != "float":                  # integer GEMM, int32 accumulation
-        cols = _columns(node, codes)
-        if kind == "ternary":                                     # one GEMM per plane (p ≠ n)
-            plus = node.setdefault("_iplus", (node["codes"] > 0).astype(np.int32))
-            minus = node.setdefault("_iminus", (node["codes"] < 0).astype(np.int32))
-            return integer_gemm(plus, cols), integer_gemm(minus, cols)
         w = node.setdefault("_int", node["codes"].astype(np.int32))
-        return integer_gemm(w, cols), None
-    cols = _columns(node, codes.astype(np.float32) if act.kind != "float" else x)
-    if kind == "binary" or (kind == "ternary" and np.array_equal(node["mult"], node["mult_neg"])):
-        signs = node.setdefault("_signs", node["codes"].astype(np.float32))   # Σ_{w=+1} x − Σ_{w=−1} x
-        return np.matmul(signs, cols), None
-    if kind == "ternary":                                         # p ≠ n: Σ_{w=+1} x and Σ_{w=−1} x
-        plus = node.setdefault("_plus", (node["codes"] > 0).astype(np.float32))
-        minus = node.setdefault("_minus", (node["codes"] < 0).astype(np.float32))
-        return np.matmul(plus, cols), np.matmul(minus, cols)
+        return _gemm_over_columns(node, codes, lambda cols: integer_gemm(w, cols)), node["mult"]
+    # binary / symmetric ternary weights on float inputs: Σ_{w=+1} x − Σ_{w=−1} x; float weights
     w = node.setdefault("_float", node["codes"].astype(np.float32))
-    return np.matmul(w, cols), None
+    return _gemm_over_columns(node, codes, lambda cols: np.matmul(w, cols)), node["mult"]
 
 
 def quantized_layer(node, x: np.ndarray) -> np.ndarray:
-    acc, acc_neg = _accumulate(node, x)
-    y = node["mult"][:, None] * acc.astype(np.float32)
-    if acc_neg is not None:
-        y -= node["mult_neg"][:, None] * acc_neg
+    acc, mult = _accumulate(node, x)
+    y = acc.astype(np.float32, copy=False)
+    y *= mult[:, None]
     act = node["act"]
     if act.kind == "binary" and act.scaled:
         y *= np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32)[:, None, None]
@@ -232,8 +245,7 @@ def quantized_layer(node, x: np.ndarray) -> np.ndarray:
         return y[:, :, 0]
     n, o = y.shape[:2]
     (kh, kw), (sh, sw), (ph, pw) = node["kernel"], node["stride"], node["padding"]
-    ho, wo = (x.shape[2] + 2 * ph - kh) // sh + 1, (x.shape[3] + 2 * pw - kw) // sw + 1
-    return y.reshape(n, o, ho, wo)
+    return y.reshape(n, o, output_size(x.shape[2], kh, sh, ph), output_size(x.shape[3], kw, sw, pw))
 
 
 def _pool(node, x, fn):
