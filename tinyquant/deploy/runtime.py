@@ -132,7 +132,9 @@ class BinaryConvWeights:
         o, c, kh, kw = self.shape
         (sh, sw), (ph, pw) = self.stride, self.padding
         n, _, h, w = x.shape
-        words = pack_last_axis(sign(x.transpose(0, 2, 3, 1)) > 0)                  # sign(0) = +1
+        # the +1 bit of quant.functional.sign is 1[x ≥ 0] (sign(0) = +1); compared on the
+        # contiguous input, then laid out channels-last for packing
+        words = pack_last_axis((x >= 0).transpose(0, 2, 3, 1))
         if ph or pw:
             ones = pack_last_axis(np.ones((1, 1, 1, c), bool))[0, 0]
             padded = np.empty((n, h + 2 * ph, w + 2 * pw, words.shape[-1]), words.dtype)
