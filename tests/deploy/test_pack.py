@@ -134,9 +134,13 @@ def test_a_file_of_another_version_or_not_packed_is_refused(tmp_path):
         load_packed(tmp_path / "missing.npz")
 
 
-def test_inputs_that_are_not_float32_are_refused():
+def test_inputs_that_are_not_float32_or_do_not_fit_the_first_layer_are_refused():
     with pytest.raises(TypeError, match="float32"):
         run(packed_from_model(trained("mlp", "xnor")), digits().x_test.astype(np.float64))
+    with pytest.raises(ValueError, match="expects 1 input channels"):
+        run(packed_from_model(trained("digits_cnn", "xnor")), np.zeros((2, 3, 8, 8), np.float32))
+    with pytest.raises(ValueError, match="expects 64 input features"):
+        run(packed_from_model(trained("mlp", "xnor")), np.zeros((2, 1, 4, 4), np.float32))
 
 
 def test_binary_resnet20_with_float_first_and_last_layers_packs_at_least_20x_smaller(tmp_path):

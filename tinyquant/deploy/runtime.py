@@ -282,6 +282,24 @@ OPS = {
 }
 
 
+def _check_input(packed, x) -> None:
+    """Refuse inputs that do not fit the first layer (when only flattening comes before it)."""
+    for node in packed.nodes:
+        if node["op"] == "flatten":
+            continue
+        if node["op"] not in ("conv2d", "linear"):
+            return
+        shape = node["weight"]["shape"]
+        if node["op"] == "conv2d":
+            fits, what = x.ndim == 4 and x.shape[1] == shape[1], "channels"
+        else:
+            fits, what = x.ndim >= 2 and int(np.prod(x.shape[1:])) == shape[1], "features"
+        if not fits:
+            raise ValueError(f"run: inputs of shape {x.shape} do not fit the model: its first "
+                             f"{node['op']} expects {shape[1]} input {what} (weight shape {tuple(shape)})")
+        return
+
+
 def run(packed, x: np.ndarray) -> np.ndarray:
     """Logits of the packed model (a :class:`PackedModel` or a path) for float32 inputs ``x``."""
     if not isinstance(packed, PackedModel):
@@ -289,6 +307,7 @@ def run(packed, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.dtype != np.float32:
         raise TypeError(f"run: inputs must be float32 as get_dataset returns them, got {x.dtype}")
+    _check_input(packed, x)
     values = {"x": x}
     for node in packed.nodes:
         values[node["output"]] = OPS[node["op"]](node, *(values[v] for v in node["inputs"]))
