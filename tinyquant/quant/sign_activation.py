@@ -26,7 +26,8 @@ import numpy as np
 
 from ..autograd import Function
 from .base import Quantizer, check_bits, check_tensor
-from .binary import filter_mean_abs, sign
+from .binary import filter_mean_abs
+from .functional import sign
 from .registry import MAX_BITS, register_quantizer
 
 
