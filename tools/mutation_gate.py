@@ -34,6 +34,7 @@ test selection (a test file and a ``-k`` expression) that fails on it and passes
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -355,7 +356,13 @@ def run_gate(slips=SLIPS, jobs: int = 2, timeout: float = 300.0, root: Path = RO
     base_jobs = [(f"baseline {f}", None, args, root, files, timeout) for f, args in baselines(slips).items()]
     slip_jobs = [(s.name, s, s.pytest_args(), root, files, timeout) for s in slips]
     os.environ.update(RUN_ENV)                 # before the workers import numpy
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=preload) as pool:
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:                   # the workers import this module by name
+        sys.path.insert(0, here)
+    # workers from a fresh forkserver, not forks of this process: a caller (a pytest session)
+    # may have imported tinyquant already, and a fork would run the slips on that copy
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context, initializer=preload) as pool:
         base = list(pool.map(run_job, base_jobs))
         for r in base:
             out(f"{r['label']:<63} {r['outcome']:<9} {r['seconds']:6.1f}")
