@@ -359,9 +359,9 @@ def run_gate(slips=SLIPS, jobs: int = 2, timeout: float = 300.0, root: Path = RO
     here = str(Path(__file__).resolve().parent)
     if here not in sys.path:                   # the workers import this module by name
         sys.path.insert(0, here)
-    # workers from a fresh forkserver, not forks of this process: a caller (a pytest session)
-    # may have imported tinyquant already, and a fork would run the slips on that copy
-    context = multiprocessing.get_context("forkserver")
+    # workers are fresh interpreters (spawn), not forks of this process: a caller (a pytest
+    # session) may have imported tinyquant already, and a fork would run the slips on that copy
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context, initializer=preload) as pool:
         base = list(pool.map(run_job, base_jobs))
         for r in base:
