@@ -6,9 +6,9 @@
 the parent as its future completes (one writer, so lines never interleave). An
 interrupted sweep resumes: rerunning skips every recorded run id.
 
-Each run trains through ``tinyquant.cli.run_train`` (the one training loop) in its own
-folder ``<out>/runs/<run_id>/`` (checkpoint, ``history.json`` and the captured
-``train.log``); options the runner does not know pass through untouched.
+Each run trains through ``tinyquant.run.train`` (the one training API) in its own
+folder ``<out>/runs/<run_id>/`` (checkpoint, ``config.json``, ``history.json`` and the
+captured ``train.log``); a folder left by an unrecorded run is overwritten.
 """
 
 from __future__ import annotations
@@ -55,14 +55,16 @@ def execute_run(config: dict, run_dir: str) -> dict:
 
     The training's progress lines go to ``run_dir/train.log``, not to the worker's stdout.
     """
-    from ..cli import run_train, train_namespace
+    from ..config import TrainConfig
+    from ..run import train
 
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    args = train_namespace(**config, out=str(folder), resume=False, no_progress=True)
+    run_config = TrainConfig.from_dict({**config, "out": str(folder), "resume": False,
+                                        "overwrite": True, "no_progress": True})
     start = time.perf_counter()
     with open(folder / "train.log", "w") as log, contextlib.redirect_stdout(log):
-        history = run_train(args)
+        history = train(run_config)
     return {"history": history, "wall_time": time.perf_counter() - start,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "host": socket.gethostname(), "pid": os.getpid()}
