@@ -1,10 +1,11 @@
 """Extra tables for a study's report: what `tinyquant report` does not compute.
 
-    python studies/analyze.py studies/NAME.toml [--fast] [--out DIR] [--results DIR]
+    python studies/analyze.py studies/NAME.toml [--fast] [--records DIR] [--out DIR]
 
 Run it after `tinyquant report` (same flags): it reads the study's records (and each run's
-``diagnostics.json`` when the study trains with ``diagnostics = true``) and appends, below the
-marker line ``<!-- analyze.py -->`` of ``<results>/<stem>.md`` (anything after an earlier
+``diagnostics.json`` when the study trains with ``diagnostics = true``) from ``--records``
+(default ``out/studies/NAME``) and appends, below the marker line ``<!-- analyze.py -->`` of
+``<out>/<stem>.md`` (``--out``, default ``out/reports``, as for ``tinyquant report``) (anything after an earlier
 marker is replaced, so rerunning is safe):
 
 * **Peak and error.** Per setting, the best epoch's *validation* metric (seed 000 reports
@@ -189,7 +190,7 @@ def sqnr_table(groups, diags) -> list[str]:
     if not rows:
         return []
     lines = ["## SQNR of the quantizers over training", "",
-             "SQNR = 10·log10(E[x²]/E[(x − Q(x))²]) in dB, recorded every 10 steps; mean over "
+             "SQNR = 10·log10(Var(x)/E[(x − Q(x))²]) in dB, recorded every 10 steps; mean over "
              "seeds. 'at 20 %' is the last record in the first 20 % of the steps (the warm-up "
              "covers the first 5 of 30 epochs = 17 %). 'std jump' = max/initial std of the "
              "quantizer input.", "",
@@ -226,7 +227,7 @@ def gradient_table(groups, diags) -> list[str]:
     return lines + [""]
 
 
-def analyze(study, out=None, results="studies/results") -> Path:
+def analyze(study, out=None, results="out/reports") -> Path:
     """Append the extra tables to the study's report; return the report's path."""
     out = Path(default_out(study) if out is None else out)
     md = Path(results) / f"{report_stem(study.name, study.mode)}.md"
@@ -261,10 +262,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study")
     parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--out", default=None, help="the sweep's folder (default out/studies/NAME)")
-    parser.add_argument("--results", default="studies/results")
+    parser.add_argument("--records", default=None, help="the sweep's folder (default out/studies/NAME)")
+    parser.add_argument("--out", default="out/reports", help="the report's folder (default out/reports)")
     args = parser.parse_args(argv)
-    path = analyze(load_study(args.study, fast=args.fast), args.out, args.results)
+    path = analyze(load_study(args.study, fast=args.fast), args.records, args.out)
     print(f"extra tables appended to {path}")
     return 0
 

@@ -203,8 +203,27 @@ def test_bn_option_places_batch_norm_in_resnet20(bn, has_batch_norm, tmp_path):
 def test_toy_lists_every_sandbox_with_a_description(capsys):
     assert main(["toy"]) == 0
     out = capsys.readouterr().out
-    for name, (_, description) in TOYS.items():
+    for name, (_, _, description) in TOYS.items():
         assert f"{name}  " in out and description[:30] in out
+
+
+@pytest.mark.parametrize("name", sorted(TOYS))
+def test_every_toy_takes_fast_out_report_and_seed_before_or_after_its_name(name, tmp_path):
+    """Run through ``--help`` of the command itself: the options parse in both positions."""
+    import importlib
+
+    module, function, _ = TOYS[name]
+    command = getattr(importlib.import_module(module), function)
+    with pytest.raises(SystemExit) as done:
+        command(["--fast", "--out", str(tmp_path), "--report", str(tmp_path / "r.md"), "--seed", "1",
+                 "--help"])
+    assert done.value.code == 0
+    from tinyquant.cli import build_parser
+
+    before = build_parser().parse_args(["toy", "--fast", "--out", "D", name])
+    after = build_parser().parse_args(["toy", name, "--fast", "--out", "D", "--report", "R"])
+    assert before.name == after.name == name and before.fast and after.fast
+    assert before.out == after.out == "D" and after.report == "R"
 
 
 def test_list_prints_every_quantizer_and_ste(capsys):

@@ -1,4 +1,4 @@
-"""Every coursework notebook runs top to bottom (its exercise checks included)."""
+"""Every coursework notebook is a jupytext pair in sync, and runs top to bottom (its exercise checks included)."""
 
 from pathlib import Path
 
@@ -6,21 +6,56 @@ import pytest
 
 nbformat = pytest.importorskip("nbformat", reason="notebook execution needs the [dev] extra")
 nbclient = pytest.importorskip("nbclient", reason="notebook execution needs the [dev] extra")
+jupytext = pytest.importorskip("jupytext", reason="the notebook pairs need the [dev] extra")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9]*.ipynb"))
+SOURCES = sorted(NOTEBOOK_DIR.glob("[0-9]*.py"))
+
+
+def _cells(notebook):
+    return [(cell.cell_type, cell.source.strip("\n")) for cell in notebook.cells]
 
 
 def test_there_are_notebooks():
     assert NOTEBOOKS, "notebooks/ holds no notebook"
 
 
+def test_every_notebook_is_a_pair_of_text_source_and_ipynb():
+    assert [p.stem for p in NOTEBOOKS] == [p.stem for p in SOURCES], (
+        "each notebooks/NN_*.py needs its .ipynb and the reverse; "
+        "pair a new notebook with `jupytext --set-formats ipynb,py:percent notebooks/NAME.ipynb`")
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.name for p in SOURCES])
+def test_text_source_and_ipynb_hold_the_same_cells(path):
+    text = jupytext.read(path)
+    assert text.metadata.get("jupytext", {}).get("formats") == "ipynb,py:percent", (
+        f"{path.name} is not paired as ipynb,py:percent")
+    ipynb_path = path.with_suffix(".ipynb")
+    assert ipynb_path.exists(), f"{path.name} has no {ipynb_path.name}"
+    ipynb = nbformat.read(ipynb_path, as_version=4)
+    text_cells, ipynb_cells = _cells(text), _cells(ipynb)
+    for i, (a, b) in enumerate(zip(text_cells, ipynb_cells)):
+        assert a == b, (f"{path.name} and {ipynb_path.name} differ at cell {i}; the .py is the source: "
+                        f"run `jupytext --sync notebooks/{path.name}`")
+    assert len(text_cells) == len(ipynb_cells), (
+        f"{path.name} has {len(text_cells)} cells, {ipynb_path.name} {len(ipynb_cells)}; "
+        f"run `jupytext --sync notebooks/{path.name}`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    dirty = [i for i, cell in enumerate(notebook.cells)
+             if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    assert not dirty, f"{path.name} is committed with outputs in cells {dirty}; clear them"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, tmp_path):
+def test_notebook_runs_top_to_bottom(path):
     notebook = nbformat.read(path, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
-        f"{path.name} is committed with outputs; clear them"
-    )
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -1,16 +1,23 @@
 """tinyquant: a small, readable NumPy framework for training binary, ternary and low-bit networks.
 
 Top level: the autograd engine (``Tensor``, ``Function``, ``no_grad``), functions on
-tensors (``concatenate``, ``where``, ``log_softmax``, ``cross_entropy``) and
-``gradcheck``. Layers live in :mod:`tinyquant.nn`, optimizers in
+tensors (``concatenate``, ``where``, ``softmax``, ``log_softmax``, ``cross_entropy``),
+``gradcheck`` and ``manual_seed``. Layers live in :mod:`tinyquant.nn`, optimizers in
 :mod:`tinyquant.optim`, data in :mod:`tinyquant.data`, training in
 :mod:`tinyquant.train` and quantizers with their straight-through estimators in
 :mod:`tinyquant.quant`.
+
+As in PyTorch, ``import tinyquant as tq`` is enough to reach them: ``tq.nn.Linear``,
+``tq.optim.SGD``, ``tq.data.DataLoader``. The subpackages are imported on first use
+(PEP 562 module ``__getattr__``), so ``import tinyquant`` stays as fast as the core.
 """
+
+import importlib
 
 from .autograd import Context, Function, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
-from .ops import concatenate, cross_entropy, log_softmax, where
+from .ops import concatenate, cross_entropy, log_softmax, softmax, where
+from .rng import manual_seed
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -25,7 +32,22 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "log_softmax",
+    "manual_seed",
     "no_grad",
+    "softmax",
     "tensor",
     "where",
 ]
+
+#: Subpackages reachable as attributes, imported on first access.
+SUBPACKAGES = ("data", "nn", "optim", "quant", "train")
+
+
+def __getattr__(name):
+    if name in SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)   # also sets it as an attribute
+    raise AttributeError(f"module 'tinyquant' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(SUBPACKAGES))

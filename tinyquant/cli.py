@@ -26,22 +26,24 @@ import sys
 from . import __version__
 from .config import ConfigError, TrainConfig
 
-#: sandbox name -> (module, one-line description)
+#: sandbox name -> (module, command function, one-line description); every command takes
+#: --fast, --out DIR, --report FILE and --seed N
 TOYS = {
-    "sr-vs-bc": ("toy_problems.sr_vs_bc",
+    "sr-vs-bc": ("toy_problems.sr_vs_bc", "main",
                  "stochastic rounding vs BinaryConnect (seed 002): toy problem, Markov chain, "
                  "convex floors, big batches, claims ledger"),
-    "truncated-gaussian": ("toy_problems.truncated_gaussian",
-                           "the truncated-Gaussian ternary scale of seed 001 and its claims"),
-    "step-sizes": ("toy_problems.step_size",
-                   "optimal uniform step sizes and Lloyd-Max levels (seed 003, eqs. 9-10)"),
-    "ste": ("toy_problems.ste_analysis",
-            "straight-through estimators: gradient geometry and digits training (seed 000)"),
-    "ledger-sr-vs-bc": ("toy_problems.ledger_sr_vs_bc",
-                        "the claims ledger of seed 002 (stochastic rounding vs BinaryConnect)"),
-    "ledger-quantizer-theory": ("toy_problems.ledger_quantizer_theory",
-                                "the claims ledger of seeds 001 and 003 (ternary and uniform "
-                                "quantizer theory)"),
+    "truncated-gaussian": ("toy_problems.truncated_gaussian", "main",
+                           "the truncated-Gaussian ternary scale of seed 001: stable S and dS/d(delta), "
+                           "Gaussianity of trained weights"),
+    "step-sizes": ("toy_problems.step_size", "main",
+                   "optimal uniform step sizes and SQNR (seed 003, Table 1), Lloyd-Max, ternary "
+                   "thresholds"),
+    "ste": ("toy_problems.ste_analysis", "main",
+            "straight-through estimators: gradient geometry, Lemma 2 and their cost"),
+    "ledger-sr-vs-bc": ("toy_problems.sr_vs_bc_commands", "ledger_main",
+                        "the claims ledger of seed 002 (every part of sr-vs-bc is computed)"),
+    "ledger-quantizer-theory": ("toy_problems.ledger_quantizer_theory", "main",
+                                "the claims ledger of seeds 001 and 003 and its Markdown report"),
 }
 
 
@@ -107,15 +109,15 @@ def run_toy(args) -> int:
     if args.name is None:
         width = max(map(len, TOYS))
         print("sandboxes (tinyquant toy NAME [--fast] [--out DIR] [--report FILE]):")
-        for name, (_, description) in sorted(TOYS.items()):
+        for name, (_, _, description) in sorted(TOYS.items()):
             print(f"  {name:<{width}}  {description}")
         return 0
-    module = importlib.import_module(TOYS[args.name][0])
+    module, function, _ = TOYS[args.name]
     argv = (["--fast"] if args.fast else []) + ["--seed", str(args.seed)]
     argv += ["--out", args.out or f"out/{args.name.replace('-', '_')}"]
     if args.report:
         argv += ["--report", args.report]
-    return int(module.main(argv) or 0)
+    return int(getattr(importlib.import_module(module), function)(argv) or 0)
 
 
 def plain(text: str) -> str:
@@ -204,3 +206,7 @@ def _dispatch(args) -> int:
 
 
 __all__ = ["TOYS", "add_train_arguments", "build_parser", "config_from_args", "main"]
+
+
+if __name__ == "__main__":   # python -m tinyquant.cli (python -m tinyquant is the same)
+    raise SystemExit(main())

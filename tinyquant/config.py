@@ -43,9 +43,6 @@ OPTIMIZERS = ("sgd", "adam")
 #: the learning rate when ``lr`` is not given
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.002}
 SCHEDULES = ("constant", "cosine", "step")
-DATASETS = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
-#: the data sets read from files the user names (``data_dir``); the others need none
-FILE_DATASETS = ("mnist", "fashion-mnist", "cifar10")
 REGIMES = ("standard", "bc", "r", "sr", "alternating")
 #: Default lr factor of quantizer parameters. TTQ's ∂L/∂W_p sums the gradient over every
 #: weight above Δ, so its size grows with the layer; with the CLI's SGD (lr 0.05, momentum
@@ -72,6 +69,19 @@ def _registry():
     from .quant.ste import STES
 
     return QUANTIZERS, ACTIVATION_QUANTIZERS, STES
+
+
+def datasets() -> tuple[str, ...]:
+    from .data.registry import available_datasets
+
+    return tuple(available_datasets())
+
+
+def file_datasets() -> tuple[str, ...]:
+    """The data sets read from files the user names (``data_dir``); the others need none."""
+    from .data.registry import NEEDS_DIRECTORY
+
+    return NEEDS_DIRECTORY
 
 
 def weight_quantizers() -> tuple[str, ...]:
@@ -265,8 +275,12 @@ class QuantConfig:
     act_bits: int = option(0, "bits of the activation quantizer; 0 = full precision", type=int,
                            check=_bits(0))
     act_quantizer: str = option("auto", "activation quantizer (auto: the weight quantizer's "
-                                "family, else uniq_activation)", type=str,
+                                "family, else uniq_activation; sign_activation needs --act-bits "
+                                "1 and makes the model's ReLUs the identity)", type=str,
                                 choices=lambda: ("auto",) + activation_quantizers())
+    act_ste: str | None = option(None, "STE of sign_activation; not set: clipped (seed 004's "
+                                 "Algorithm 1: ab_tanh)", type=str, optional=True,
+                                 choices=ste_names)
     keep_first: bool = option(True, "keep the first layer in full precision", type=bool,
                               flag="optional")
     keep_last: bool = option(True, "keep the last layer in full precision", type=bool,
@@ -347,6 +361,9 @@ class QuantConfig:
                           f"width ({', '.join(n for n in weight_quantizers() if takes_bits(n))})"))
         if self.act_quantizer != "auto" and self.act_bits == 0:
             needs.append((show("act_quantizer", self.act_quantizer), "needs --act-bits > 0"))
+        if self.act_ste is not None and act != "sign_activation":
+            needs.append((show("act_ste", self.act_ste), "needs --act-quantizer sign_activation "
+                          "--act-bits 1"))
         if not (self.keep_first and self.keep_last) and not self.quantizes:
             flag = "keep_first" if not self.keep_first else "keep_last"
             needs.append((show(flag, False), "needs something to quantize (--quantizer, "
@@ -398,7 +415,7 @@ class TrainConfig:
                         choices=lambda: tuple(sorted(_models())))
     dataset: str = option("digits", "data set: digits and mnist1d need no files; mnist, "
                           "fashion-mnist and cifar10 are read from --data-dir", type=str,
-                          choices=DATASETS)
+                          choices=datasets)
     data_dir: str | None = option(None, "directory holding the MNIST IDX / CIFAR-10 binary files",
                                   type=str, optional=True, metavar="DIR")
     bn: str | None = option(None, "where batch norm sits in resnet20: post (conv-BN-ReLU; "
@@ -451,13 +468,13 @@ class TrainConfig:
         if self.bn is not None and self.model != "resnet20":
             raise ConfigError(f"{show('bn', self.bn)} acts on nothing here: only resnet20 has "
                               f"a batch-norm placement option (got {show('model', self.model)})")
-        if self.dataset in FILE_DATASETS and self.data_dir is None:
+        if self.dataset in file_datasets() and self.data_dir is None:
             raise ConfigError(f"{show('dataset', self.dataset)} reads local files and never "
                               f"downloads: expected --data-dir DIR, the folder holding them")
-        if self.dataset not in FILE_DATASETS and self.data_dir is not None:
+        if self.dataset not in file_datasets() and self.data_dir is not None:
             raise ConfigError(f"{show('data_dir', self.data_dir)} acts on nothing here: "
                               f"{self.dataset} needs no files (expected it only with "
-                              f"{', '.join(FILE_DATASETS)})")
+                              f"{', '.join(file_datasets())})")
         if self.optimizer != "sgd":
             if self.momentum != 0.9:
                 raise ConfigError(f"{show('momentum', self.momentum)} acts on nothing here: "

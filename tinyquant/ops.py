@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Function
-from .tensor import Tensor
+from .tensor import Tensor, _check_dim
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -191,7 +191,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (mask,) = ctx.saved
-        return grad * mask  # faster than np.where (../shared/PERF.md)
+        return grad * mask  # faster than np.where
 
 
 class Tanh(Function):
@@ -408,6 +408,26 @@ class LogSoftmax(Function):
         return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True)
 
 
+class Softmax(Function):
+    """softmax(a)_i = exp(a_i − max a) / Σ_j exp(a_j − max a)  (stable for large logits).
+
+    Backward, with y = softmax(a) and g = dL/dy:  dL/da = y · (g − Σ_j g_j y_j).
+    """
+
+    @staticmethod
+    def forward(ctx, a, axis=-1):
+        e = np.exp(a - a.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved
+        return y * (grad - (grad * y).sum(axis=ctx.axis, keepdims=True))
+
+
 class CrossEntropy(Function):
     """Mean negative log-likelihood of integer labels under softmax(logits), fused.
 
@@ -438,6 +458,21 @@ def _tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def check_floating(fn: str, name: str, x) -> None:
+    """Refuse a non-floating-point input to an op whose result is real-valued.
+
+    The policy (one for every such op: cross_entropy, log_softmax, softmax, linear,
+    batch_norm, dropout, the convolutions): integer and boolean inputs are *refused*, never
+    cast, as PyTorch refuses them; computed in an integer dtype they truncate (a
+    cross-entropy of 1 instead of 1.4076, a batch norm of zeros). Cast explicitly.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}: {name} must be a tinyquant.Tensor, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{fn}: {name} must be floating-point (float32 or float64), got dtype "
+                        f"{x.dtype}; cast it first, e.g. x.astype(np.float32)")
+
+
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (``np.concatenate``)."""
     if len(tensors) == 0:
@@ -452,15 +487,35 @@ def where(condition, a, b) -> Tensor:
     return Where.apply(a, a._lift(b), cond)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    return LogSoftmax.apply(x, axis=axis)
+def log_softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log softmax along ``axis`` (or PyTorch's ``dim``); see :class:`LogSoftmax`."""
+    check_floating("log_softmax", "input", x)
+    return LogSoftmax.apply(x, axis=_check_dim("log_softmax", _one_axis("log_softmax", axis, dim), x.ndim))
+
+
+def softmax(x: Tensor, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """softmax along ``axis`` (or PyTorch's ``dim``); see :class:`Softmax`."""
+    check_floating("softmax", "input", x)
+    return Softmax.apply(x, axis=_check_dim("softmax", _one_axis("softmax", axis, dim), x.ndim))
+
+
+def _one_axis(fn, axis, dim):
+    if dim is None:
+        return axis
+    if axis != -1:
+        raise TypeError(f"{fn}: got both axis={axis!r} and dim={dim!r}; pass one of them")
+    return dim
 
 
 def cross_entropy(logits: Tensor, labels) -> Tensor:
     """Mean cross-entropy of integer ``labels`` (shape (N,)) under ``logits`` (shape (N, C))."""
     labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    check_floating("cross_entropy", "logits", logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    if logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} are empty; expected at "
+                         f"least one sample and one class (an empty batch has no mean loss)")
     if labels.shape != (logits.shape[0],):
         raise ValueError(
             f"cross_entropy: labels must have shape ({logits.shape[0]},), got {labels.shape}"

@@ -51,7 +51,8 @@ def build_schedule(config: TrainConfig, steps_per_epoch: int):
     if config.schedule == "cosine":
         main = optim.cosine(rest)
     elif config.schedule == "step":   # ÷10 at 50 % and 75 % of the steps after the warm-up
-        main = optim.multistep(sorted({max(1, int(0.5 * rest)), max(1, int(0.75 * rest))}), 0.1)
+        first = max(1, int(0.5 * rest))   # milestones >= 1 and increasing, also on short runs
+        main = optim.multistep([first, max(first + 1, int(0.75 * rest))], 0.1)
     else:
         main = optim.constant()
     return optim.linear_warmup(warmup, then=main) if warmup > 0 else main
@@ -110,7 +111,12 @@ def build_run(config: TrainConfig) -> TrainingRun:
         from .train import load_checkpoint
         from .train.checkpoint import split_prefix
 
-        model.load_state_dict(split_prefix(load_checkpoint(config.init_from), "model"))
+        try:
+            model.load_state_dict(split_prefix(load_checkpoint(config.init_from), "model"))
+        except (KeyError, TypeError, ValueError) as err:
+            if config.init_from in str(err):
+                raise
+            raise ConfigError(f"--init-from {config.init_from!r}: {err}") from None
     setup = configure_quantization(model, config.quant, seed=config.seed, out=config.out,
                                    base_lr=config.base_lr)
     x_fit, y_fit, val_loader = data.x_train, data.y_train, None

@@ -60,8 +60,17 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
+    def size(self) -> "_Size":
+        """NumPy's element count (``x.size``, an int) that is also PyTorch's ``x.size()``
+        (the shape) and ``x.size(dim)`` (one axis's length) when called."""
+        return _Size(self.data.size, self.shape)
+
+    def numel(self) -> int:
+        """The number of elements (NumPy's ``.size``)."""
         return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -86,6 +95,19 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Turn gradient tracking on (or off) for this leaf tensor, in place; returns it."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: requires_grad must be a bool, got {requires_grad!r}")
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only a leaf tensor's flag can be changed; "
+                               "call .detach() first for a non-leaf one")
+        if requires_grad and not np.issubdtype(self.dtype, np.floating):
+            raise TypeError(f"requires_grad_: only floating-point tensors can require grad, "
+                            f"got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -186,15 +208,33 @@ class Tensor:
     def clip(self, low=None, high=None):
         return ops.Clip.apply(self, low=low, high=high)
 
+    def softmax(self, dim: int = -1):
+        return ops.softmax(self, dim=dim)
+
+    def log_softmax(self, dim: int = -1):
+        return ops.log_softmax(self, dim=dim)
+
     # ------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims=False):
+    # ``axis=``/``keepdims=`` (NumPy) or ``dim=``/``keepdim=`` (PyTorch), not both
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_args("sum", self.ndim, axis, keepdims, dim, keepdim)
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _reduction_args("mean", self.ndim, axis, keepdims, dim, keepdim)
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The maximum values (PyTorch's ``max(dim=)`` also returns indices; use argmax)."""
+        axis, keepdims = _reduction_args("max", self.ndim, axis, keepdims, dim, keepdim)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> "Tensor":
+        """Indices of the maxima (int64, no gradient); over all elements if no axis."""
+        axis, keepdims = _reduction_args("argmax", self.ndim, axis, keepdims, dim, keepdim)
+        if isinstance(axis, tuple):
+            raise TypeError(f"argmax: dim must be one int, got {axis!r}")
+        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
 
     # ----------------------------------------------------------------- shapes
     def reshape(self, *shape):
@@ -202,17 +242,85 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.Reshape.apply(self, shape=shape)
 
+    def view(self, *shape):
+        """``reshape`` (a NumPy reshape: a view when the layout allows, else a copy)."""
+        return self.reshape(*shape)
+
     def flatten(self, start_dim: int = 0):
         return self.reshape(self.shape[:start_dim] + (-1,))
+
+    def unsqueeze(self, dim: int):
+        """Insert an axis of length 1 at ``dim`` (in [-ndim - 1, ndim])."""
+        dim = _check_dim("unsqueeze", dim, self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim: int | None = None):
+        """Remove axes of length 1 (all of them, or only ``dim`` if it has length 1)."""
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = _check_dim("squeeze", dim, self.ndim)
+        return self if self.shape[dim] != 1 else self.reshape(self.shape[:dim] + self.shape[dim + 1:])
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return ops.Transpose.apply(self, axes=axes or None)
 
+    def permute(self, *dims):
+        """Reorder the axes: ``x.permute(0, 2, 1)``; ``dims`` is a permutation of range(ndim)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if (len(dims) != self.ndim or not all(isinstance(d, (int, np.integer)) for d in dims)
+                or sorted(d % self.ndim for d in dims) != list(range(self.ndim))):
+            raise ValueError(f"permute: dims must be a permutation of range({self.ndim}) for "
+                             f"shape {self.shape}, got {dims!r}")
+        return ops.Transpose.apply(self, axes=tuple(int(d) % self.ndim for d in dims))
+
     @property
     def T(self):
         return self.transpose()
+
+
+class _Size(int):
+    """An int (the element count) that, called, gives the shape or one axis length."""
+
+    def __new__(cls, count: int, shape: tuple[int, ...]):
+        out = super().__new__(cls, count)
+        out.shape = shape
+        return out
+
+    def __call__(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[_check_dim("size", dim, len(self.shape))]
+
+
+def _check_dim(fn: str, dim, ndim: int) -> int:
+    """``dim`` as an axis in [0, ndim), accepting negative axes; else a clear error."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{fn}: dim must be an int, got {dim!r}")
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"{fn}: dim {dim} is out of range for {ndim} axes "
+                         f"(expected {-ndim} <= dim < {ndim})")
+    return int(dim) % ndim
+
+
+def _reduction_args(fn: str, ndim: int, axis, keepdims, dim, keepdim):
+    """Merge NumPy's ``axis=``/``keepdims=`` with PyTorch's ``dim=``/``keepdim=``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{fn}: got both axis={axis!r} and dim={dim!r}; pass one of them")
+        axis = dim
+    if keepdim is not None:
+        if keepdims is not False:
+            raise TypeError(f"{fn}: got both keepdims={keepdims!r} and keepdim={keepdim!r}; "
+                            f"pass one of them")
+        keepdims = keepdim
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"{fn}: keepdim must be a bool, got {keepdims!r}")
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    for a in (axis if isinstance(axis, tuple) else () if axis is None else (axis,)):
+        _check_dim(fn, a, ndim)
+    return axis, bool(keepdims)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

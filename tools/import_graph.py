@@ -1,7 +1,9 @@
 """The import graph of tinyquant and toy_problems, and its cycles.
 
-Every ``import`` / ``from ... import`` statement of every module (function-level imports
-and ``importlib.import_module("literal")`` included: they are dependencies too, only deferred) becomes an edge between modules;
+Every ``import`` / ``from ... import`` statement of every module becomes an edge between
+modules: function-level imports and ``importlib.import_module("literal")`` included (they are
+dependencies too, only deferred), the ``if __name__ == "__main__":`` block left out (it runs
+only when the file is executed as a script).
 ``from pkg import name`` points at ``pkg.name`` when that is a module, else at ``pkg``.
 A cycle is a strongly connected component of more than one module (Tarjan's algorithm).
 The autograd core (``tinyquant``, ``tinyquant.autograd``, ``tinyquant.tensor``,
@@ -39,12 +41,29 @@ def _resolve(name: str, known: dict) -> str | None:
     return name or None
 
 
+def _is_main_guard(node) -> bool:
+    test = getattr(node, "test", None)
+    return (isinstance(node, ast.If) and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators))
+
+
+def _walk(tree):
+    """``ast.walk`` without the ``if __name__ == "__main__":`` blocks: what runs only when the
+    file is executed as a script is not a dependency of the module."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo.extend(child for child in ast.iter_child_nodes(node) if not _is_main_guard(child))
+
+
 def edges(known: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the modules it imports (inside the packages only)."""
     graph = {name: set() for name in known}
     for name, path in known.items():
         is_package = path.name == "__init__.py"
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _walk(ast.parse(path.read_text(encoding="utf-8"))):
             targets = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]

@@ -7,12 +7,16 @@ import numbers
 
 import numpy as np
 
+from tinyquant.quant.functional import SIGNALS
+
 __all__ = [
     "check_positive",
     "check_nonnegative",
     "check_count",
     "check_domain",
     "check_choice",
+    "check_levels",
+    "check_signal",
     "as_generator",
 ]
 
@@ -68,6 +72,23 @@ def check_choice(name: str, value, choices, where: str):
     if value not in choices:
         raise ValueError(f"{where}: {name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_levels(levels, where: str) -> int:
+    """N, the number of reconstruction levels: an integer >= 2."""
+    if isinstance(levels, (bool, np.bool_)) or not isinstance(levels, numbers.Integral):
+        raise TypeError(f"{where}: levels (the number N of reconstruction levels) must be an integer >= 2, "
+                        f"got {levels!r} of type {type(levels).__name__}")
+    if levels < 2:
+        raise ValueError(f"{where}: levels (the number N of reconstruction levels) must be >= 2, got {levels!r}")
+    return int(levels)
+
+
+def check_signal(signal, where: str) -> str:
+    """"weight" (Q_w on the input) or "activation" (Q_a on its ReLU)."""
+    if not isinstance(signal, str) or signal not in SIGNALS:
+        raise ValueError(f"{where}: signal must be one of {list(SIGNALS)}, got {signal!r}")
+    return signal
 
 
 def as_generator(seed, where: str) -> np.random.Generator:

@@ -56,6 +56,7 @@ __all__ = [
     "strongly_convex_quadratic",
     "weakly_convex_quadratic",
     "strongly_convex_logcosh",
+    "log_cosh",
     "run",
     "RunResult",
     "lemma1_bound",
@@ -88,13 +89,22 @@ class Problem:
         e = np.asarray(w) - self.w_star
         if self.A is not None:
             return 0.5 * np.einsum("...i,ij,...j->...", e, self.A, e)
-        return np.sum(0.5 * self.mu * e**2 + self.beta * np.log(np.cosh(e)), axis=-1)
+        return np.sum(0.5 * self.mu * e**2 + self.beta * log_cosh(e), axis=-1)
 
     def grad(self, w):
         e = np.asarray(w) - self.w_star
         if self.A is not None:
             return e @ self.A
         return self.mu * e + self.beta * np.tanh(e)
+
+
+def log_cosh(x):
+    """log cosh x, finite and accurate to a few ulp for every finite x: logaddexp(x, −x) − log 2
+    for |x| ≥ 1 (np.log(np.cosh(x)) overflows to inf from |x| ≈ 710), and
+    log1p(2 sinh²(x/2)) below (the subtraction of log 2 would cancel as x → 0)."""
+    x = np.asarray(x, dtype=np.float64)
+    xs = np.where(np.abs(x) < 1.0, x, 0.0)
+    return np.where(np.abs(x) < 1.0, np.log1p(2.0 * np.sinh(0.5 * xs) ** 2), np.logaddexp(x, -x) - np.log(2.0))
 
 
 def _rotation(d, rng):
@@ -297,12 +307,7 @@ def corollary1_bound(T, *, mu, G):
     return (1 + np.log(T + 1)) * G**2 / (2 * mu * T)
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.convex``: Lemma 1, Theorems 1–4 and Corollary 1 measured against their bounds (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import convex_main
 
-    return run_command(argv, parts=("convex",), prog="python -m toy_problems.convex", description="Lemma 1, Theorems 1–4 and Corollary 1 measured against their bounds")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(convex_main())

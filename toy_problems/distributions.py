@@ -9,7 +9,8 @@ from which every cell integral on [a, b] ⊂ [0, ∞] is M_k(a, b) = G_k(a) − 
 small positive numbers in the tail, never of numbers close to 1. The three laws, each with
 variance 1 (so E[X²] = 2 G_2(0) = 1):
 
-* ``gaussian``: p = φ;  G_0 = Q(x), G_1 = φ(x), G_2 = Q(x) + xφ(x)  (Q = 1 − Φ, scipy's ``norm.sf``)
+* ``gaussian``: p = φ;  G_0 = Q(x), G_1 = φ(x), G_2 = Q(x) + xφ(x)  (Q = 1 − Φ;
+  :func:`tinyquant.quant.functional.gaussian_upper_moments`, which the framework's step solver uses)
 * ``laplace``:  p = e^{−|x|/s}/(2s), s = 1/√2;  G_0 = ½e^{−x/s}, G_1 = ½(x + s)e^{−x/s},
   G_2 = ½(x² + 2sx + 2s²)e^{−x/s}
 * ``uniform``:  p = 1/(2c) on [−c, c], c = √3;  G_0 = (c − x)/(2c), G_1 = (c² − x²)/(4c),
@@ -21,7 +22,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-__all__ = ["DISTRIBUTIONS", "upper_moments", "cell_moments", "density", "check_distribution", "sample"]
+from tinyquant.quant.functional import gaussian_upper_moments, inverse_mills_ratio
+
+__all__ = ["DISTRIBUTIONS", "MOMENTS", "upper_moments", "cell_moments", "tail_mean", "density",
+           "check_distribution", "sample"]
 
 DISTRIBUTIONS = ("gaussian", "laplace", "uniform")
 LAPLACE_SCALE = 1.0 / np.sqrt(2.0)
@@ -36,25 +40,55 @@ def check_distribution(distribution, where: str) -> str:
     return distribution
 
 
+def _finite_part(moments):
+    """Wrap (G_0, G_1, G_2) written for finite x so that G_k(∞) = 0."""
+    def wrapped(x):
+        x = np.asarray(x, dtype=np.float64)
+        fin = np.isfinite(x)
+        return tuple(np.where(fin, gk, 0.0) for gk in moments(np.where(fin, x, 0.0)))
+    wrapped.__doc__ = moments.__doc__
+    return wrapped
+
+
+@_finite_part
+def laplace_upper_moments(x):
+    """(G_0, G_1, G_2) of the unit-variance Laplace law, x ≥ 0."""
+    s = LAPLACE_SCALE
+    e = 0.5 * np.exp(-x / s)
+    return e, (x + s) * e, (x * x + 2 * s * x + 2 * s * s) * e
+
+
+@_finite_part
+def uniform_upper_moments(x):
+    """(G_0, G_1, G_2) of the unit-variance uniform law on [−√3, √3], x ≥ 0."""
+    c = UNIFORM_HALF_WIDTH
+    xc = np.minimum(x, c)
+    return (c - xc) / (2 * c), (c * c - xc * xc) / (4 * c), (c ** 3 - xc ** 3) / (6 * c)
+
+
+#: distribution name -> its (G_0, G_1, G_2); what :mod:`tinyquant.quant.functional`'s solvers take
+MOMENTS = {"gaussian": gaussian_upper_moments, "laplace": laplace_upper_moments, "uniform": uniform_upper_moments}
+
+
 def upper_moments(x, distribution: str):
     """(G_0, G_1, G_2) at x ≥ 0 (arrays; x may contain +inf)."""
-    x = np.asarray(x, dtype=np.float64)
-    fin = np.isfinite(x)
-    xf = np.where(fin, x, 0.0)
-    if distribution == "gaussian":
-        q, ph = stats.norm.sf(xf), stats.norm.pdf(xf)
-        g = (q, ph, q + xf * ph)
-    elif distribution == "laplace":
-        s = LAPLACE_SCALE
-        e = 0.5 * np.exp(-xf / s)
-        g = (e, (xf + s) * e, (xf * xf + 2 * s * xf + 2 * s * s) * e)
-    elif distribution == "uniform":
-        c = UNIFORM_HALF_WIDTH
-        xc = np.minimum(xf, c)
-        g = ((c - xc) / (2 * c), (c * c - xc * xc) / (4 * c), (c ** 3 - xc ** 3) / (6 * c))
-    else:
+    if distribution not in MOMENTS:
         raise ValueError(f"upper_moments: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
-    return tuple(np.where(fin, gk, 0.0) for gk in g)
+    return MOMENTS[distribution](x)
+
+
+def tail_mean(x, distribution: str) -> np.ndarray:
+    """E[X | X > x] = G_1(x)/G_0(x) for x ≥ 0, in a form that never divides two underflowed tails:
+    λ(x) (the inverse Mills ratio) for the Gaussian, x + s for the Laplace law, (x + c)/2 for the
+    uniform one (c, its end point, for x ≥ c where the tail is empty: the limit)."""
+    x = np.asarray(x, dtype=np.float64)
+    if distribution == "gaussian":
+        return inverse_mills_ratio(x)
+    if distribution == "laplace":
+        return x + LAPLACE_SCALE
+    if distribution == "uniform":
+        return (np.minimum(x, UNIFORM_HALF_WIDTH) + UNIFORM_HALF_WIDTH) / 2
+    raise ValueError(f"tail_mean: unknown distribution {distribution!r}; expected one of {list(DISTRIBUTIONS)}")
 
 
 def density(x, distribution: str) -> np.ndarray:

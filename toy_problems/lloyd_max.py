@@ -30,6 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, stats
 
+from tinyquant.quant.functional import staircase_cells
+
+from .checks import check_levels, check_signal
 from .distributions import LAPLACE_SCALE, UNIFORM_HALF_WIDTH, cell_moments, check_distribution
 
 __all__ = ["LloydMax", "lloyd_max", "panter_dite_constant", "asymptotic_check"]
@@ -49,11 +52,9 @@ class LloydMax:
 def lloyd_max(levels: int, distribution: str = "gaussian", signal: str = "weight", tol: float = 1e-10,
               max_iter: int = 3000) -> LloydMax:
     """The N-level Lloyd–Max quantizer of the unit input (cached; see the module docstring)."""
-    from .step_size import _check_levels, _check_signal
-
-    levels = _check_levels(levels, "lloyd_max")
+    levels = check_levels(levels, "lloyd_max")
     distribution = check_distribution(distribution, "lloyd_max")
-    signal = _check_signal(signal, "lloyd_max")
+    signal = check_signal(signal, "lloyd_max")
     return _lloyd(levels, distribution, signal, float(tol), int(max_iter))
 
 
@@ -87,9 +88,9 @@ def _lloyd(levels, distribution, signal, tol, max_iter):
     from scipy.linalg import solve_banded
 
     from .distributions import density
-    from .step_size import _cells, optimal_step_size
+    from .step_size import optimal_step_size
 
-    _, _, c, factor = _cells(levels, signal)
+    _, _, c, factor = staircase_cells(levels, signal)
     ell = c * optimal_step_size(levels, distribution, signal)   # start: the uniform optimum
     fixed_zero = signal == "weight" and levels % 2 == 1       # odd-N weights keep the level 0
     point_mass = 0.5 if signal == "activation" else 0.0        # P(ReLU(X) = 0) for a symmetric X

@@ -21,6 +21,29 @@ integer j with probability Λ(u − j), Λ(s) = max(0, 1 − |s|) the hat functi
 For Gaussian noise J(b) = b Φ(b) + φ(b), a closed form through the normal CDF; for other
 laws J comes from quadrature.
 
+Tails. Those second differences of a nearly linear G leave ~1e-15 *absolute* round-off in every
+entry, so entries (and stationary probabilities) below ~1e-11 would be noise. For Gaussian noise
+the matrix is therefore computed entry by entry from tail functions in log space
+(:meth:`toy_problems.noise_laws.GaussianNoise.log_hat`, ``log_clip``): with the symmetry ξ ~ −ξ,
+
+    T_α[i, j]     = E[Λ(j − μ_i + cξ)]                   0 < j < K − 1
+    T_α[i, 0]     = E[clip(1 − μ_i + cξ, 0, 1)]          T_α[i, K − 1] = E[clip(μ_i − K + 2 + cξ, 0, 1)]
+
+each accurate to ~1e-13 relative however small (:func:`sr_log_transition_matrix` returns the
+logs, so entries below the float range, e.g. a 10-cell jump at small α, keep their value too).
+Other noise laws keep the second differences of their quadrature ramp (absolute accuracy ~1e-12).
+
+Stationary distribution: by GTH (Grassmann–Taksar–Heyman) elimination, in log space. GTH
+censors the chain state by state and forms every "diagonal" as the sum of the off-diagonal
+probabilities, so it never subtracts; each stationary probability comes out with a small
+*relative* error (O'Cinneide 1993, entrywise relative error ≲ K³ε for entrywise-accurate T),
+however small it is and however close T is to I (small α). A solve of πQ = 0 with Q = T − I
+(the earlier method) has errors relative to max π, which buries π(x) below ~1e-11. Detailed
+balance (π_{i+1}/π_i = T[i, i+1]/T[i+1, i]) would be as accurate but holds only for a
+tridiagonal chain; T_α has (tiny) jumps of two or more cells, T̃ does not (the tests use
+detailed balance on T̃ as an independent check). Uniqueness is decided by graph reachability
+on the support of T (exactly one closed communicating class), not by a numerical threshold.
+
 Limit chain of Theorem 5, derived from the SR update (not transcribed). From x_i the relative
 move is s = −α g/Δ. The probability of landing one step up is
 E[Λ(s − 1)] = E[s⁺] − 2 E[(s − 1)⁺] + E[(s − 2)⁺], and the last two terms need |α g| > Δ, so
@@ -49,6 +72,7 @@ the bits of M, which is valid because max_i TV(T^M[i, :], π) is non-increasing 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import logsumexp
 
 from .checks import check_domain, check_nonnegative, check_positive
 from .noise_laws import as_noise_law
@@ -56,6 +80,11 @@ from .toy_1d import DELTA, DOMAIN, grad as toy_grad, grid_points
 
 __all__ = [
     "sr_transition_matrix",
+    "sr_log_transition_matrix",
+    "communicating_classes",
+    "is_irreducible",
+    "log_stationary_distribution",
+    "log_jump_probability",
     "limit_rate_matrix",
     "printed_limit_rate_matrix",
     "limit_alpha0",
@@ -79,23 +108,34 @@ def _tables(sigma, delta, domain, grad_fn, where):
     return sigma, delta, grid, fprime
 
 
-def sr_transition_matrix(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=None):
-    """Exact transition matrix T_α of SR on the grid (row-stochastic, K × K).
-
-    ``T[i, j]`` = P(w_{t+1} = grid[j] | w_t = grid[i]) for w_{t+1} = clip(Qs(w_t − α g(w_t))),
-    g = f′ + σ ξ; probability that leaves the domain goes to its end points. Closed form
-    through the normal CDF for Gaussian ξ, quadrature for other laws (module docstring).
-    ``grad_fn`` defaults to the toy problem's f′ (seed 002, eq. 8).
-    """
-    where = "sr_transition_matrix"
+def sr_log_transition_matrix(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=None):
+    """log T_α, entrywise (−inf where an entry is exactly 0): the logs of
+    :func:`sr_transition_matrix`, accurate to ~1e-13 relative in every entry for Gaussian noise
+    (module docstring, "Tails"), including entries below the float range."""
+    where = "sr_log_transition_matrix"
     alpha = check_positive("alpha", alpha, where)
     sigma, delta, grid, fprime = _tables(sigma, delta, domain, grad_fn, where)
     law = as_noise_law(noise, where)
     k = grid.size
     if k == 1:
-        return np.ones((1, 1))
+        return np.zeros((1, 1))
     mu = np.arange(k) - (alpha / delta) * fprime  # mean of u in grid units
     c = alpha * sigma / delta
+    if c > 0 and hasattr(law, "log_hat"):
+        j = np.arange(k, dtype=np.float64)
+        L = np.empty((k, k))
+        L[:, 1:-1] = law.log_hat(j[None, 1:-1] - mu[:, None], c)
+        L[:, 0] = law.log_clip(1.0 - mu, c)
+        L[:, -1] = law.log_clip(mu - (k - 2), c)
+        return L
+    with np.errstate(divide="ignore"):
+        return np.log(_second_difference_matrix(mu, c, law))
+
+
+def _second_difference_matrix(mu, c, law):
+    """T_α from second differences of G_i(a) = c J((μ_i − a)/c) (module docstring); used for
+    σ = 0 (exact: G is piecewise linear) and for noise laws without tail functions."""
+    k = mu.size
     a = np.arange(-1, k + 1, dtype=np.float64)  # G at a = −1 … K
     diff = mu[:, None] - a[None, :]
     if c > 0:
@@ -115,6 +155,20 @@ def sr_transition_matrix(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=No
     return T / T.sum(axis=1, keepdims=True)
 
 
+def sr_transition_matrix(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=None):
+    """Exact transition matrix T_α of SR on the grid (row-stochastic, K × K).
+
+    ``T[i, j]`` = P(w_{t+1} = grid[j] | w_t = grid[i]) for w_{t+1} = clip(Qs(w_t − α g(w_t))),
+    g = f′ + σ ξ; probability that leaves the domain goes to its end points. For Gaussian ξ
+    every entry comes from tail functions (relative accuracy ~1e-13 down to the smallest
+    normal float; entries below that underflow to 0 here, see :func:`sr_log_transition_matrix`);
+    for other laws from second differences of the quadrature ramp (module docstring).
+    ``grad_fn`` defaults to the toy problem's f′ (seed 002, eq. 8).
+    """
+    with np.errstate(under="ignore"):
+        return np.exp(sr_log_transition_matrix(alpha, sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn, noise=noise))
+
+
 def limit_rate_matrix(*, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=None):
     """Ũ of Theorem 5 as derived from the SR update (module docstring): off-diagonal rates per
     unit α, Ũ[i, i+1] = E[(−g_i)⁺]/Δ, Ũ[i, i−1] = E[(g_i)⁺]/Δ, zero elsewhere and on the
@@ -123,16 +177,24 @@ def limit_rate_matrix(*, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=
     sigma, delta, grid, fprime = _tables(sigma, delta, domain, grad_fn, where)
     law = as_noise_law(noise, where)
     k = grid.size
-    if sigma > 0:
-        neg_part = sigma * law.ramp(-fprime / sigma)  # E[(−g)⁺] = σ J(−m/σ)
-    else:
-        neg_part = np.maximum(-fprime, 0.0)
-    pos_part = neg_part + fprime  # E[g⁺] = E[(−g)⁺] + E[g]
+    neg_part, pos_part = _parts(fprime, sigma, law)
     U = np.zeros((k, k))
     i = np.arange(k - 1)
     U[i, i + 1] = neg_part[:-1] / delta
-    U[i + 1, i] = np.maximum(pos_part[1:], 0.0) / delta
+    U[i + 1, i] = pos_part[1:] / delta
     return U
+
+
+def _parts(fprime, sigma, law):
+    """(E[(−g)⁺], E[g⁺]) for g = f′ + σξ. E[(−g)⁺] = σ J(−m/σ); E[g⁺] = σ J(m/σ) for a
+    symmetric law (each from the ramp directly, so a tail value keeps its digits), otherwise
+    E[(−g)⁺] + m (the mean of ξ is 0)."""
+    if sigma == 0:
+        return np.maximum(-fprime, 0.0), np.maximum(fprime, 0.0)
+    neg_part = sigma * law.ramp(-fprime / sigma)
+    if getattr(law, "symmetric", False):
+        return neg_part, sigma * law.ramp(fprime / sigma)
+    return neg_part, np.maximum(neg_part + fprime, 0.0)
 
 
 def printed_limit_rate_matrix(*, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None, noise=None, absolute=False):
@@ -143,8 +205,7 @@ def printed_limit_rate_matrix(*, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None
     where = "printed_limit_rate_matrix"
     sigma, delta, grid, fprime = _tables(sigma, delta, domain, grad_fn, where)
     law = as_noise_law(noise, where)
-    neg_part = sigma * law.ramp(-fprime / sigma) if sigma > 0 else np.maximum(-fprime, 0.0)  # E[(−g)⁺]
-    pos_part = np.maximum(neg_part + fprime, 0.0)  # E[g⁺]
+    neg_part, pos_part = _parts(fprime, sigma, law)  # E[(−g)⁺], E[g⁺]
     k = grid.size
     U = np.zeros((k, k))
     i = np.arange(k - 1)
@@ -188,33 +249,89 @@ def _check_stochastic(T, where) -> np.ndarray:
     return T
 
 
-def stationary_distribution(T) -> np.ndarray:
-    """The unique π with π T = π, Σ π = 1, for a row-stochastic T.
+def communicating_classes(T) -> tuple[list, list]:
+    """The communicating classes of the chain on the support of T (T[i, j] > 0 is an edge), by
+    graph reachability (transitive closure by repeated Boolean squaring); returns
+    (classes, closed) with ``closed[c]`` True when no state of class c reaches a state outside
+    it. Zero entries are structural here: an entry that is positive in exact arithmetic but
+    underflowed to 0 would cut an edge, so pass the logs (:func:`sr_log_transition_matrix`)
+    to :func:`log_stationary_distribution` for chains with such entries."""
+    A = np.asarray(T) > 0
+    k = A.shape[0]
+    R = A | np.eye(k, dtype=bool)
+    for _ in range(max(1, int(np.ceil(np.log2(max(k, 2)))))):
+        R = (R.astype(np.int64) @ R.astype(np.int64)) > 0
+    mutual = R & R.T
+    seen = np.zeros(k, dtype=bool)
+    classes, closed = [], []
+    for i in range(k):  # over states, to label classes (not an op on data)
+        if seen[i]:
+            continue
+        members = np.flatnonzero(mutual[i])
+        seen[members] = True
+        classes.append(members)
+        closed.append(bool(not R[members][:, ~np.isin(np.arange(k), members)].any()))
+    return classes, closed
 
-    Solves πQ = 0 for the generator Q = T − I, whose diagonal is formed as minus the
-    off-diagonal row sums (accurate when T ≈ I, i.e. small α), with Σπ = 1 replacing one
-    equation. Raises ValueError if the stationary distribution is not unique (more than one
-    closed class), detected from the second-smallest singular value of Q. This also happens
-    for chains that are irreducible in exact arithmetic but whose uphill probabilities underflow
-    to 0 (e.g. the toy problem's T_α with σ = Δ = 0.25).
+
+def is_irreducible(T) -> bool:
+    """True when every state reaches every other on the support of T (graph reachability)."""
+    classes, _ = communicating_classes(T)
+    return len(classes) == 1
+
+
+def log_stationary_distribution(log_T) -> np.ndarray:
+    """log π for the chain with transition log-probabilities ``log_T`` (−inf for impossible
+    moves; the diagonal is not used), by GTH elimination in log space (module docstring).
+
+    The stationary distribution is unique iff the chain has exactly one closed communicating
+    class (decided by reachability on the support); π is 0 (log −inf) off that class. Raises
+    ValueError naming the closed classes otherwise.
     """
+    L = np.array(log_T, dtype=np.float64)
+    if L.ndim != 2 or L.shape[0] != L.shape[1] or L.shape[0] == 0:
+        raise ValueError(f"log_stationary_distribution: log_T must be a non-empty square matrix, got shape {L.shape}")
+    if np.any(np.isnan(L)) or np.any(L > 1e-9):
+        raise ValueError("log_stationary_distribution: log_T must hold log-probabilities (≤ 0, no nan)")
+    k = L.shape[0]
+    classes, closed = communicating_classes(np.isfinite(L))
+    if sum(closed) != 1:
+        shown = [c.tolist() for c, cl in zip(classes, closed) if cl]
+        raise ValueError(f"log_stationary_distribution: T has more than one stationary distribution ({len(shown)} closed classes: {shown})")
+    members = classes[closed.index(True)]
+    out = np.full(k, -np.inf)
+    L = L[np.ix_(members, members)]
+    m = members.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for n in range(m - 1, 0, -1):  # GTH: censor state n out of the chain on 0 … n
+            log_s = logsumexp(L[n, :n])  # P(leave n for a lower state), a sum — never 1 − T[n, n]
+            L[:n, n] -= log_s
+            L[:n, :n] = np.logaddexp(L[:n, :n], L[:n, n][:, None] + L[n, :n][None, :])
+        x = np.zeros(m)
+        for j in range(1, m):  # back substitution: x_j = Σ_{i<j} x_i L[i, j]
+            x[j] = logsumexp(x[:j] + L[:j, j])
+    out[members] = x - logsumexp(x)
+    return out
+
+
+def log_jump_probability(log_T, cells=2) -> np.ndarray:
+    """log P(|move| ≥ ``cells`` grid cells) from each state: log Σ_{|j − i| ≥ cells} T[i, j]."""
+    L = np.asarray(log_T, dtype=np.float64)
+    cells = check_positive("cells", cells, "log_jump_probability")
+    i, j = np.indices(L.shape)
+    with np.errstate(divide="ignore"):
+        return logsumexp(np.where(np.abs(j - i) >= cells, L, -np.inf), axis=1)
+
+
+def stationary_distribution(T) -> np.ndarray:
+    """The unique π with π T = π, Σ π = 1, for a row-stochastic T, by GTH elimination (module
+    docstring): each π(x) to a small relative error, however small. Raises ValueError when the
+    chain has more than one closed communicating class (graph reachability on the support of
+    T). For entries that underflow in T, use :func:`log_stationary_distribution` on the logs."""
     T = _check_stochastic(T, "stationary_distribution")
-    k = T.shape[0]
-    if k == 1:
-        return np.ones(1)
-    Q = T.copy()
-    np.fill_diagonal(Q, 0.0)
-    np.fill_diagonal(Q, -Q.sum(axis=1))
-    sv = np.linalg.svd(Q, compute_uv=False)
-    if sv[-2] <= 1e-12 * sv[0]:
-        raise ValueError("stationary_distribution: T has more than one stationary distribution (reducible chain)")
-    A = Q.T.copy()
-    A[-1, :] = 1.0
-    rhs = np.zeros(k)
-    rhs[-1] = 1.0
-    pi = np.linalg.solve(A, rhs)
-    pi = np.maximum(pi, 0.0)
-    return pi / pi.sum()
+    with np.errstate(divide="ignore", under="ignore"):
+        logpi = log_stationary_distribution(np.log(np.maximum(T, 0.0)))
+        return np.exp(logpi)
 
 
 def tv_distance(p, q) -> np.ndarray:
@@ -280,12 +397,7 @@ def three_state_example():
     return T, 0.5 * (np.eye(3) + T)
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.markov``: SR as a Markov chain: T_α, π_α, π̃, TV distances, mixing times, Figure 3 (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import markov_main
 
-    return run_command(argv, parts=("markov",), prog="python -m toy_problems.markov", description="SR as a Markov chain: T_α, π_α, π̃, TV distances, mixing times, Figure 3")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(markov_main())

@@ -50,6 +50,9 @@ Y). The alternatives E[Y²]/D_a (7.2 dB at N = 2) or E[X²]/D_a (10.2 dB) do not
 LSQ's initialization (seed 003 §5, Table 5): Δ = 2E|X|/√Q_P with Q_P = 2^(b−1) − 1 for weights and
 2^b − 1 for activations, b = log2 N bits (undefined for 1-bit weights, Q_P = 0).
 
+The formulas are computed once, in :mod:`tinyquant.quant.functional` (the framework's UniQ uses the
+same functions); this module names the laws, checks the arguments and runs the experiments.
+
 Public names: :func:`optimal_step_size`, :func:`quantization_mse`, :func:`mse_derivative`,
 :func:`sqnr_db`, :func:`signal_variance`, :func:`quantize_weight`, :func:`quantize_activation`,
 :func:`empirical_sqnr_db`, :func:`lsq_init_step`; :func:`main` is ``tinyquant toy step-sizes``.
@@ -58,15 +61,16 @@ Public names: :func:`optimal_step_size`, :func:`quantization_mse`, :func:`mse_de
 from __future__ import annotations
 
 import argparse
-import functools
-import numbers
 import os
 import time
 
 import numpy as np
-from scipy import optimize
 
-from .distributions import DISTRIBUTIONS, cell_moments, check_distribution, upper_moments
+from tinyquant.quant import functional as F
+from tinyquant.quant.functional import SIGNALS
+
+from .checks import check_levels, check_signal
+from .distributions import DISTRIBUTIONS, MOMENTS, check_distribution, upper_moments
 
 __all__ = [
     "SIGNALS",
@@ -88,8 +92,6 @@ __all__ = [
     "main",
 ]
 
-SIGNALS = ("weight", "activation")
-
 # seed 003, Table 1: N -> (Δ_w^u, SQNR_w dB, Δ_a^u, SQNR_a dB), as printed
 TABLE1 = {
     2: (1.596, 4.4, 1.224, 5.5),
@@ -101,21 +103,6 @@ TABLE_LEVELS = (2, 3, 4, 5, 7, 8, 15, 16, 31, 32, 64, 128, 256)
 
 
 # ----------------------------------------------------------------------------- argument checks
-
-def _check_levels(levels, where: str) -> int:
-    if isinstance(levels, (bool, np.bool_)) or not isinstance(levels, numbers.Integral):
-        raise TypeError(f"{where}: levels (the number N of reconstruction levels) must be an integer >= 2, "
-                        f"got {levels!r} of type {type(levels).__name__}")
-    if levels < 2:
-        raise ValueError(f"{where}: levels (the number N of reconstruction levels) must be >= 2, got {levels!r}")
-    return int(levels)
-
-
-def _check_signal(signal, where: str) -> str:
-    if not isinstance(signal, str) or signal not in SIGNALS:
-        raise ValueError(f"{where}: signal must be one of {list(SIGNALS)}, got {signal!r}")
-    return signal
-
 
 def _check_step(step, where: str) -> np.ndarray:
     if isinstance(step, (bool, np.bool_)):
@@ -130,60 +117,31 @@ def _check_step(step, where: str) -> np.ndarray:
 
 
 def _check_all(step, levels, distribution, signal, where):
-    levels = _check_levels(levels, where)
+    levels = check_levels(levels, where)
     distribution = check_distribution(distribution, where)
-    signal = _check_signal(signal, where)
+    signal = check_signal(signal, where)
     return (None if step is None else _check_step(step, where)), levels, distribution, signal
 
 
-# ----------------------------------------------------------------------------- cells of the half-line
-
-@functools.lru_cache(maxsize=None)
-def _cells(levels: int, signal: str):
-    """(lower, upper, level) of the cells on x ≥ 0 in units of Δ, and the symmetry factor."""
-    if signal == "weight" and levels % 2 == 0:
-        m = levels // 2
-        lo = np.arange(m, dtype=float)                   # [0, 1, …, M−1]
-        c = lo + 0.5                                     # ½, 3/2, …, M − ½
-        hi = np.append(lo[1:], np.inf)
-        return lo, hi, c, 2.0
-    # odd-N weights (0, 1, …, M on the half-line) and activations (0, 1, …, N − 1)
-    k = levels // 2 + 1 if signal == "weight" else levels
-    c = np.arange(k, dtype=float)
-    lo = np.maximum(c - 0.5, 0.0)
-    hi = np.append(c[1:] - 0.5, np.inf)
-    return lo, hi, c, (2.0 if signal == "weight" else 1.0)
-
-
-def _mse(step: np.ndarray, levels: int, distribution: str, signal: str) -> np.ndarray:
-    lo, hi, c, factor = _cells(levels, signal)
-    s = step[..., None]
-    m0, m1, m2 = cell_moments(lo * s, hi * s, distribution)
-    ell = c * s
-    return factor * np.sum(m2 - 2 * ell * m1 + ell * ell * m0, axis=-1)
-
-
-def _dmse(step: np.ndarray, levels: int, distribution: str, signal: str) -> np.ndarray:
-    lo, hi, c, factor = _cells(levels, signal)
-    s = step[..., None]
-    m0, m1, _ = cell_moments(lo * s, hi * s, distribution)
-    return -factor * np.sum(2 * c * (m1 - c * s * m0), axis=-1)  # seed 003, eq. 8 (generalized to all N)
+def _out(x):
+    x = np.asarray(x)
+    return float(x) if x.ndim == 0 else x
 
 
 # ----------------------------------------------------------------------------- public functions
+# The math is :mod:`tinyquant.quant.functional`'s (written once, used by the framework's UniQ);
+# these wrappers validate the arguments and name the law.
 
 def quantization_mse(step, levels, distribution="gaussian", signal="weight"):
     """D(Δ) for the unit input of ``distribution`` (see the module docstring); ``step`` may be an array."""
     step, levels, distribution, signal = _check_all(step, levels, distribution, signal, "quantization_mse")
-    d = _mse(step, levels, distribution, signal)
-    return float(d) if d.ndim == 0 else d
+    return _out(F.quantization_mse(step, levels, signal, MOMENTS[distribution]))
 
 
 def mse_derivative(step, levels, distribution="gaussian", signal="weight"):
     """dD/dΔ (seed 003, eq. 8 generalized; module docstring)."""
     step, levels, distribution, signal = _check_all(step, levels, distribution, signal, "mse_derivative")
-    d = _dmse(step, levels, distribution, signal)
-    return float(d) if d.ndim == 0 else d
+    return _out(F.quantization_mse_grad(step, levels, signal, MOMENTS[distribution]))
 
 
 def optimal_step_size(levels, distribution="gaussian", signal="weight") -> float:
@@ -194,28 +152,14 @@ def optimal_step_size(levels, distribution="gaussian", signal="weight") -> float
     of law ``distribution`` (multiply by √(2E[ReLU(X)²]), eq. 10).
     """
     _, levels, distribution, signal = _check_all(None, levels, distribution, signal, "optimal_step_size")
-    return _optimal(levels, distribution, signal)
-
-
-@functools.lru_cache(maxsize=None)
-def _optimal(levels: int, distribution: str, signal: str) -> float:
-    grid = np.geomspace(0.5, 80.0, 600) / levels
-    d = _mse(grid, levels, distribution, signal)
-    i = int(np.argmin(d))
-    if i == 0 or i == grid.size - 1:  # pragma: no cover - the grid covers every law of the module
-        raise RuntimeError(f"optimal_step_size: minimum of D not bracketed for N = {levels}, {distribution}, {signal}")
-    f = lambda s: float(_dmse(np.asarray(s), levels, distribution, signal))  # noqa: E731
-    return float(optimize.brentq(f, grid[i - 1], grid[i + 1], xtol=1e-15, rtol=4 * np.finfo(float).eps))
+    return F.optimal_unit_step(levels, signal, MOMENTS[distribution])
 
 
 def signal_variance(distribution="gaussian", signal="weight") -> float:
     """Variance of the quantizer's input for the unit law: 1 for weights, Var(ReLU(X)) for activations."""
     distribution = check_distribution(distribution, "signal_variance")
-    signal = _check_signal(signal, "signal_variance")
-    if signal == "weight":
-        return 1.0
-    _, g1, g2 = upper_moments(0.0, distribution)
-    return float(g2 - g1 * g1)  # E[Y²] − E[Y]², Y = ReLU(X)
+    signal = check_signal(signal, "signal_variance")
+    return F.unit_signal_variance(signal, MOMENTS[distribution])
 
 
 def sqnr_db(step, levels, distribution="gaussian", signal="weight"):
@@ -224,25 +168,24 @@ def sqnr_db(step, levels, distribution="gaussian", signal="weight"):
     ``step=None`` uses the optimal step (:func:`optimal_step_size`).
     """
     step, levels, distribution, signal = _check_all(step, levels, distribution, signal, "sqnr_db")
+    moments = MOMENTS[distribution]
     if step is None:
-        step = np.asarray(_optimal(levels, distribution, signal))
-    v = 10 * np.log10(signal_variance(distribution, signal) / _mse(step, levels, distribution, signal))
-    return float(v) if np.ndim(v) == 0 else v
+        step = np.asarray(F.optimal_unit_step(levels, signal, moments))
+    return _out(F.sqnr_db(F.unit_signal_variance(signal, moments), F.quantization_mse(step, levels, signal, moments)))
 
 
 def quantize_weight(x, step: float, levels: int) -> np.ndarray:
     """Q_w(x) = ⌊clip_N((x + α)/Δ)⌉Δ − α, α = Δ(N − 1)/2 (seed 003, eq. 3); ties round half to even."""
-    levels = _check_levels(levels, "quantize_weight")
+    levels = check_levels(levels, "quantize_weight")
     step = float(_check_step(step, "quantize_weight"))
-    alpha = step * (levels - 1) / 2
-    return np.rint(np.clip((np.asarray(x, dtype=float) + alpha) / step, 0, levels - 1)) * step - alpha
+    return F.quantize_weight(np.asarray(x, dtype=float), step, levels)
 
 
 def quantize_activation(x, step: float, levels: int) -> np.ndarray:
     """Q_a(x) = ⌊clip_N(x/Δ)⌉Δ (seed 003, eq. 5); negative inputs map to 0 like their ReLU."""
-    levels = _check_levels(levels, "quantize_activation")
+    levels = check_levels(levels, "quantize_activation")
     step = float(_check_step(step, "quantize_activation"))
-    return np.rint(np.clip(np.asarray(x, dtype=float) / step, 0, levels - 1)) * step
+    return F.quantize_activation(np.asarray(x, dtype=float), step, levels)
 
 
 def empirical_sqnr_db(x, x_quantized) -> float:
@@ -251,7 +194,7 @@ def empirical_sqnr_db(x, x_quantized) -> float:
     if x.shape != xq.shape or x.size < 2:
         raise ValueError(f"empirical_sqnr_db: x and x_quantized must have the same shape with >= 2 values, "
                          f"got {x.shape} and {xq.shape}")
-    return float(10 * np.log10(x.var() / np.mean((x - xq) ** 2)))
+    return F.empirical_sqnr_db(x, xq)
 
 
 def lsq_init_step(levels, distribution="gaussian", signal="weight") -> float:
@@ -263,12 +206,12 @@ def lsq_init_step(levels, distribution="gaussian", signal="weight") -> float:
     b = int(round(np.log2(levels)))
     if 2 ** b != levels:
         raise ValueError(f"lsq_init_step: levels must be a power of two (2^bits), got {levels}")
-    qp = 2 ** (b - 1) - 1 if signal == "weight" else 2 ** b - 1
+    _, qp = F.lsq_bounds(b, signed=signal == "weight")
     if qp < 1:
         raise ValueError(f"lsq_init_step: LSQ is undefined for 1-bit weights (Q_P = 2^(b−1) − 1 = 0), got levels={levels}")
     _, g1, _ = upper_moments(0.0, distribution)
     mean_abs = 2 * float(g1) if signal == "weight" else float(g1)  # E|X| (weights), E[ReLU(X)] (activations)
-    return 2 * mean_abs / np.sqrt(qp)
+    return float(F.lsq_init_step(mean_abs, qp))
 
 
 # ----------------------------------------------------------------------------- the experiments of the command
@@ -447,14 +390,18 @@ def main(argv=None) -> int:
     p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
     p.add_argument("--out", default=os.path.join("out", "step_sizes"), help="output directory (default out/step_sizes)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--report", default=None, help="also write the printed tables (Markdown) to this file")
     args = p.parse_args(argv)
+    from .ledger import write_report
     from .ledger_quantizer_theory import build_step_size_rows, ledger_markdown
 
     results = run_experiments(fast=args.fast, seed=args.seed)
-    for title, table in tables(results):
-        print(f"## {title}\n\n{table}\n")
-    print("## Claims ledger (seed 003 and TWN rows)\n\n" + ledger_markdown(build_step_size_rows(results)) + "\n")
+    text = [f"## {title}\n\n{table}\n" for title, table in tables(results)]
+    text.append("## Claims ledger (seed 003 and TWN rows)\n\n" + ledger_markdown(build_step_size_rows(results)) + "\n")
+    print("\n".join(text))
     paths = write_figures(results, args.out)
+    if args.report:
+        paths.append(write_report(args.report, "\n".join(text)))
     print("wrote:\n" + "\n".join(f"  {p}" for p in paths))
     return 0
 

@@ -13,6 +13,11 @@ TWN (Li & Liu, "Ternary Weight Networks", 2016) approximates t* by 0.7·E|w|, de
 and uniform weights. Closed forms (unit variance): Gaussian t* solves λ(t) = 2t (t* ≈ 0.612,
 E|w| = √(2/π)); uniform on [−c, c]: t* = c/3, E|w| = c/2, ratio 2/3; Laplace of scale s:
 G_1/G_0 = t + s, t* = s = E|w|, ratio 1.
+
+Far tails: D is evaluated as 1 − 2·G_1(t)·m(t) with the tail mean m = G_1/G_0 of
+:func:`toy_problems.distributions.tail_mean` (λ(t) for the Gaussian), never as G_1²/G_0, which is
+0/0 once both tails underflow (t ≥ 38 for the Gaussian). As t → ∞ every weight maps to 0 and
+D(t) → E[w²] = 1; the computed value reaches 1 exactly once 2G_1·m < ε/2.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from .distributions import DISTRIBUTIONS, check_distribution, upper_moments
+from .distributions import DISTRIBUTIONS, check_distribution, tail_mean, upper_moments
 
 __all__ = ["TWN_FACTOR", "ternary_mse", "optimal_ternary_threshold", "compare_with_twn"]
 
@@ -33,8 +38,8 @@ def ternary_mse(threshold, distribution: str = "gaussian"):
     t = np.asarray(threshold, dtype=float)
     if np.any(~np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"ternary_mse: threshold must be finite and >= 0, got {threshold!r}")
-    g0, g1, _ = upper_moments(t, distribution)
-    d = 1.0 - 2.0 * g1 * g1 / g0
+    _, g1, _ = upper_moments(t, distribution)
+    d = 1.0 - 2.0 * g1 * tail_mean(t, distribution)
     return float(d) if d.ndim == 0 else d
 
 
@@ -43,8 +48,7 @@ def optimal_ternary_threshold(distribution: str = "gaussian") -> float:
     distribution = check_distribution(distribution, "optimal_ternary_threshold")
 
     def f(t):
-        g0, g1, _ = upper_moments(t, distribution)
-        return float(g1 / g0 - 2 * t)
+        return float(tail_mean(t, distribution) - 2 * t)
 
     hi = 1.7 if distribution == "uniform" else 5.0  # uniform: G_0 = 0 beyond √3
     return float(optimize.brentq(f, 1e-9, hi, xtol=1e-15))

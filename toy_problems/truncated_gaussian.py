@@ -32,9 +32,11 @@ erfcx(x) = exp(x²) erfc(x) (scipy.special.erfcx)::
 
 in which the factor exp(−α²/2) cancels analytically: no underflow, no cancellation, accurate to
 a few ulp for every α (for α → −∞, erfcx overflows to ∞ and λ → 0, which is the limit).
-The derivative λ(λ − α) subtracts two numbers ≈ α, so it loses a factor ≈ α² of relative
-precision (≈ 2e-13 at α = 40), still 12 digits. :func:`tail_breakdown` measures where the naive
-forms fail; the command prints it.
+The derivative λ(λ − α) written literally subtracts two numbers ≈ α and loses a factor ≈ α² of
+relative precision (2e-13 at α = 40, 3e-8 at 1e4, 2.4 % at 1e7, the wrong sign at 1e8); for α ≥ 3
+λ − α comes from Laplace's continued fraction 1/(α + 2/(α + 3/(α + …))) instead, without
+cancellation (:func:`tinyquant.quant.functional.inverse_mills_ratio_grad`, a few ulp up to
+α = 1e300). :func:`tail_breakdown` measures where the naive forms fail; the command prints it.
 
 Fig. 3b clips the trainable δ into (0, 3σ) through hardtanh (seed 001, eqs 8–9)::
 
@@ -66,6 +68,8 @@ import time
 import numpy as np
 from scipy import special, stats
 
+from tinyquant.quant import functional as F
+
 from .checks import as_generator, check_count
 
 __all__ = [
@@ -88,8 +92,7 @@ __all__ = [
     "main",
 ]
 
-CLIP_SIGMAS = 3.0  # seed 001, eq. 9: δ is clipped into (0, 3σ)
-_SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
+CLIP_SIGMAS = F.CLIP_SIGMAS  # seed 001, eq. 9: δ is clipped into (0, 3σ)
 
 
 # ----------------------------------------------------------------------------- argument checks
@@ -141,14 +144,8 @@ def inverse_mills_ratio(alpha):
     return _out(_lam(alpha))
 
 
-def _lam(alpha: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):  # erfcx(x → −∞) = ∞ gives the correct limit λ = 0
-        return _SQRT_2_OVER_PI / special.erfcx(alpha / np.sqrt(2.0))
-
-
-def _lam_grad(alpha: np.ndarray) -> np.ndarray:
-    lam = _lam(alpha)
-    return lam * (lam - alpha)  # λ′(α) = λ(λ − α)
+# λ and λ′ are the framework's (written once, used by the truncated_gaussian_ternary quantizer)
+_lam = F.inverse_mills_ratio
 
 
 def scaling_factor(mu, sigma, delta):
@@ -158,36 +155,33 @@ def scaling_factor(mu, sigma, delta):
     arrays that broadcast together; a 0-d result is returned as a float.
     """
     mu, sigma, delta = _check_params(mu, sigma, delta, "scaling_factor")
-    return _out(mu + sigma * _lam(delta / sigma))  # seed 001, eq. 7
+    return _out(F.truncated_gaussian_scale(mu, sigma, delta))  # seed 001, eq. 7
 
 
 def scaling_factor_grad(mu, sigma, delta):
     """∂S/∂δ = λ(α)(λ(α) − α), α = δ/σ (derived in the module docstring; independent of μ, σ
     except through α). Equals 1 − Var[w | w > μ + δ]/σ², so it lies in (0, 1)."""
     mu, sigma, delta = _check_params(mu, sigma, delta, "scaling_factor_grad")
-    return _out(np.broadcast_to(_lam_grad(delta / sigma), np.broadcast_shapes(mu.shape, sigma.shape, delta.shape)).copy())
+    return _out(F.truncated_gaussian_scale_grad(mu, sigma, delta))
 
 
 def clip_threshold(delta, sigma):
     """δᶜ = hardtanh(|δ|, 0, 3σ) (seed 001, eqs 8–9)."""
     _, sigma, delta = _check_params(0.0, sigma, delta, "clip_threshold")
-    return _out(np.clip(np.abs(delta), 0.0, CLIP_SIGMAS * sigma))
+    return _out(F.clip_threshold(delta, sigma))
 
 
 def clipped_scaling_factor(mu, sigma, delta):
     """S(μ, σ, δᶜ) with δᶜ = hardtanh(|δ|, 0, 3σ): the forward curve of Fig. 3b (seed 001, eq. 10)."""
     mu, sigma, delta = _check_params(mu, sigma, delta, "clipped_scaling_factor")
-    dc = np.clip(np.abs(delta), 0.0, CLIP_SIGMAS * sigma)  # seed 001, eq. 9
-    return _out(mu + sigma * _lam(dc / sigma))  # seed 001, eq. 10
+    return _out(F.truncated_gaussian_scale(mu, sigma, F.clip_threshold(delta, sigma)))  # seed 001, eqs 9–10
 
 
 def clipped_scaling_factor_grad(mu, sigma, delta):
     """∂S(μ, σ, δᶜ)/∂δ = sign(δ)·1[|δ| < 3σ]·λ′(δᶜ/σ), sign(0) = 0: the backward curve of Fig. 3b."""
     mu, sigma, delta = _check_params(mu, sigma, delta, "clipped_scaling_factor_grad")
-    dc = np.clip(np.abs(delta), 0.0, CLIP_SIGMAS * sigma)
-    inside = np.abs(delta) < CLIP_SIGMAS * sigma
-    g = np.sign(delta) * inside * _lam_grad(dc / sigma)
-    return _out(np.broadcast_to(g, np.broadcast_shapes(mu.shape, sigma.shape, delta.shape)).copy())
+    g = F.clip_threshold_grad(delta, sigma) * F.truncated_gaussian_scale_grad(mu, sigma, F.clip_threshold(delta, sigma))
+    return _out(g)
 
 
 # ----------------------------------------------------------------------------- naive forms and references
@@ -501,15 +495,19 @@ def main(argv=None) -> int:
     p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
     p.add_argument("--out", default=os.path.join("out", "truncated_gaussian"), help="output directory (default out/truncated_gaussian)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--report", default=None, help="also write the printed tables (Markdown) to this file")
     args = p.parse_args(argv)
+    from .ledger import write_report
     from .ledger_quantizer_theory import build_truncated_gaussian_rows, ledger_markdown
 
     results = run_experiments(fast=args.fast, seed=args.seed)
-    for title, table in tables(results):
-        print(f"## {title}\n\n{table}\n")
+    text = [f"## {title}\n\n{table}\n" for title, table in tables(results)]
     rows = build_truncated_gaussian_rows(results)
-    print("## Claims ledger (seed 001 rows)\n\n" + ledger_markdown(rows) + "\n")
+    text.append("## Claims ledger (seed 001 rows)\n\n" + ledger_markdown(rows) + "\n")
+    print("\n".join(text))
     paths = write_figures(results, args.out)
+    if args.report:
+        paths.append(write_report(args.report, "\n".join(text)))
     print("wrote:\n" + "\n".join(f"  {p}" for p in paths))
     return 0
 

@@ -69,3 +69,78 @@ def test_batch_norm_rejects_wrong_channels_and_dimensions():
         nn.BatchNorm2d(4)(tq.Tensor(np.zeros((2, 3, 2, 2))))
     with pytest.raises(ValueError, match="dimensions"):
         nn.BatchNorm2d(3)(tq.Tensor(np.zeros((2, 3))))
+
+
+# ------------------------------------------------------- state in the open, validation
+
+def test_the_function_is_pure_it_changes_no_array_it_is_given():
+    from tinyquant.nn.batchnorm import BatchNormFunction, batch_moments
+
+    rng = np.random.default_rng(4)
+    x = tq.Tensor(rng.standard_normal((6, 3, 2, 2)), requires_grad=True)
+    mean, var = batch_moments(x.data)
+    copies = [a.copy() for a in (x.data, mean, var)]
+    w, b = tq.Tensor(np.ones(3), requires_grad=True), tq.Tensor(np.zeros(3))
+    BatchNormFunction.apply(x, w, b, mean=mean, var=var, eps=1e-5, batch_statistics=True).sum().backward()
+    for before, after in zip(copies, (x.data, mean, var)):
+        np.testing.assert_array_equal(before, after)
+    assert w.grad is not None and x.grad is not None
+
+
+def test_the_module_moves_its_running_statistics_and_the_functional_form_moves_given_arrays():
+    rng = np.random.default_rng(5)
+    x = tq.Tensor(rng.standard_normal((8, 3)).astype(np.float32) + 2)
+    layer = nn.BatchNorm1d(3)
+    y_module = layer(x).data
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    y_functional = F.batch_norm(x, rm, rv, training=True).data
+    np.testing.assert_array_equal(y_module, y_functional)
+    np.testing.assert_array_equal(layer.running_mean, rm)
+    np.testing.assert_array_equal(layer.running_var, rv)
+    np.testing.assert_allclose(rm, 0.1 * x.data.mean(axis=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_integer_input_is_refused_instead_of_returning_zeros(dtype):
+    x = tq.Tensor(np.arange(12).reshape(4, 3).astype(dtype))
+    with pytest.raises(TypeError, match=f"BatchNorm1d: input must be floating-point .*got dtype {np.dtype(dtype)}"):
+        nn.BatchNorm1d(3)(x)
+    with pytest.raises(TypeError, match="batch_norm: input must be floating-point"):
+        F.batch_norm(x, None, None, training=True)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1), (1, 3, 1, 1)])
+def test_training_refuses_one_value_per_channel_as_pytorch_does(shape):
+    layer = (nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d)(3)
+    x = tq.Tensor(np.ones(shape, np.float32))
+    with pytest.raises(ValueError, match="more than 1 value per channel when training"):
+        layer(x)
+    assert layer.eval()(x).shape == shape                  # evaluation is fine with one sample
+
+
+def test_an_empty_batch_is_refused_clearly():
+    with pytest.raises(ValueError, match=r"input of shape \(0, 3\) is empty"):
+        nn.BatchNorm1d(3).eval()(tq.Tensor(np.zeros((0, 3), np.float32)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(eps=st.one_of(st.floats(max_value=-1e-300), st.just(float("nan")), st.just(float("inf"))))
+def test_negative_or_non_finite_eps_is_refused_naming_the_value(eps):
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0, got"):
+        nn.BatchNorm2d(3, eps=eps)
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+        F.batch_norm(tq.Tensor(np.ones((2, 3))), None, None, training=True, eps=eps)
+
+
+@settings(max_examples=30, deadline=None)
+@given(momentum=st.one_of(st.floats(max_value=-1e-300), st.floats(min_value=1.0000001),
+                          st.just(float("nan")), st.booleans()))
+def test_momentum_outside_zero_one_is_refused_naming_the_value(momentum):
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\], got"):
+        nn.BatchNorm1d(3, momentum=momentum)
+
+
+@pytest.mark.parametrize("num_features, error", [(0, ValueError), (-2, ValueError), (2.0, TypeError), (True, TypeError)])
+def test_num_features_must_be_a_positive_int(num_features, error):
+    with pytest.raises(error, match="num_features must be a positive int"):
+        nn.BatchNorm1d(num_features)

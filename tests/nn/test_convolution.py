@@ -159,6 +159,14 @@ def _x(*shape):
          "conv1d: padding must be non-negative, got -2"),
         (lambda: conv1d(_x(1, 3, 2), _x(4, 3, 5)), ValueError,
          "conv1d: kernel size 5 is larger than the padded input length 2"),
+        (lambda: conv2d(_x(1, 3, 8, 8), _x(4, 3, 0, 0)), ValueError,     # gave a 9×9 output
+         "conv2d: weight shape (4, 3, 0, 0) has an empty axis"),
+        (lambda: conv2d(_x(1, 3, 8, 8), _x(0, 3, 3, 3)), ValueError, "has an empty axis"),
+        (lambda: conv1d(_x(1, 3, 8), _x(4, 3, 0)), ValueError, "conv1d: weight shape (4, 3, 0) has an empty axis"),
+        (lambda: conv2d(_x(0, 3, 8, 8), _x(4, 3, 3, 3)), ValueError,
+         "conv2d: input of shape (0, 3, 8, 8) is empty"),
+        (lambda: conv2d(tq.Tensor(np.ones((1, 3, 8, 8), np.int64)), tq.Tensor(np.ones((4, 3, 3, 3), np.int64))),
+         TypeError, "conv2d: input must be floating-point (float32 or float64), got dtype int64"),
     ],
 )
 def test_conv_rejects_bad_input_naming_argument_and_value(call, error, message):
@@ -197,13 +205,13 @@ def test_conv2d_is_correct_when_column_buffers_are_recycled():
 
 @pytest.fixture
 def three_threads(monkeypatch):
-    """Force batch chunking on any machine and for tiny inputs: 3 threads, no minimum."""
+    """Force batch chunking on any machine and for tiny inputs: a default runtime with
+    3 threads and no minimum (restored afterwards)."""
     from tinyquant.nn import parallel
 
-    monkeypatch.setattr(parallel, "THREADS", 3)
-    monkeypatch.setattr(parallel, "MIN_CHUNK", 1)
-    monkeypatch.setattr(parallel, "MIN_WORK", 0)
-    return parallel
+    runtime = parallel.ConvRuntime(threads=3, min_chunk=1, min_work=0)
+    monkeypatch.setattr(parallel, "_default", runtime)
+    return runtime
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10])
@@ -224,7 +232,7 @@ def test_conv2d_on_batch_chunks_in_threads_equals_the_naive_reference_and_its_gr
     np.testing.assert_allclose(y.data, naive_conv2d(x, w, b, stride, padding), rtol=1e-10, atol=1e-10)
     r = rng.standard_normal(y.shape)
     y.backward(r)
-    three_threads.THREADS = 1                        # the same graph in one piece
+    three_threads.threads = 1                        # the same graph in one piece
     X1, W1 = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
     conv2d(X1, W1, tq.Tensor(b), stride=stride, padding=padding).backward(r)
     np.testing.assert_allclose(X.grad, X1.grad, rtol=1e-12, atol=1e-12)
@@ -251,3 +259,37 @@ def test_batch_chunks_still_run_in_a_process_forked_after_they_were_used(three_t
     process.join(timeout=30)
     assert inherited == 0, "the child must not reuse the parent's executors"
     np.testing.assert_array_equal(result, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(kernel=st.one_of(st.integers(max_value=0), st.tuples(st.integers(-3, 3), st.integers(-3, 0)),
+                        st.floats(0.5, 3), st.text(max_size=2)))
+def test_conv2d_layer_refuses_a_bad_kernel_size_naming_it(kernel):
+    with pytest.raises((TypeError, ValueError), match="Conv2d: kernel_size must be"):
+        tq.nn.Conv2d(3, 4, kernel)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(in_channels=0), "Conv2d: in_channels must be a positive int, got 0"),
+    (dict(out_channels=-1), "Conv2d: out_channels must be a positive int, got -1"),
+    (dict(kernel_size=0), "Conv2d: kernel_size must be positive, got 0"),       # was ZeroDivisionError
+    (dict(stride=0), "Conv2d: stride must be positive, got 0"),
+    (dict(padding=-1), "Conv2d: padding must be non-negative, got -1"),
+    (dict(in_channels=2.0), "Conv2d: in_channels must be a positive int, got 2.0"),
+])
+def test_conv2d_layer_constructor_refuses_bad_sizes(kwargs, message):
+    args = dict(in_channels=3, out_channels=4, kernel_size=3) | kwargs
+    with pytest.raises((TypeError, ValueError)) as info:
+        tq.nn.Conv2d(**args)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(kernel_size=0), "Conv1d: kernel_size must be positive, got 0"),
+    (dict(in_channels=0), "Conv1d: in_channels must be a positive int, got 0"),
+    (dict(stride=(1, 2)), "Conv1d: stride must be an int or a 1-tuple of ints"),
+])
+def test_conv1d_layer_constructor_refuses_bad_sizes(kwargs, message):
+    with pytest.raises((TypeError, ValueError)) as info:
+        tq.nn.Conv1d(**(dict(in_channels=3, out_channels=4, kernel_size=3) | kwargs))
+    assert message in str(info.value)

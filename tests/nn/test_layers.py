@@ -21,6 +21,30 @@ def test_linear_rejects_a_feature_mismatch():
         nn.Linear(4, 3)(tq.Tensor(np.zeros((2, 5))))
 
 
+@pytest.mark.parametrize("sizes, error, message", [
+    ((0, 3), ValueError, "Linear: in_features must be a positive int, got 0"),      # was ZeroDivisionError
+    ((3, 0), ValueError, "Linear: out_features must be a positive int, got 0"),
+    ((2.5, 3), TypeError, "Linear: in_features must be a positive int, got 2.5"),
+])
+def test_linear_constructor_refuses_bad_sizes(sizes, error, message):
+    with pytest.raises(error) as info:
+        nn.Linear(*sizes)
+    assert message in str(info.value)
+
+
+def test_linear_refuses_a_bias_that_would_broadcast_across_rows():
+    x, w = tq.Tensor(np.ones((2, 4))), tq.Tensor(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"linear: bias must have shape \(3,\) .* got \(3, 1\)"):
+        nn.functional.linear(x, w, tq.Tensor(np.ones((3, 1))))    # broadcast to (3, 3) before
+    with pytest.raises(ValueError, match="linear: weight must be 2-D"):
+        nn.functional.linear(x, tq.Tensor(np.ones(4)))
+
+
+def test_linear_refuses_integer_input():
+    with pytest.raises(TypeError, match="linear: input must be floating-point .* got dtype int64"):
+        nn.Linear(2, 2)(tq.Tensor(np.array([[1, 2]])))
+
+
 class Halve(nn.Module):
     """A stand-in quantizer with a learned scale: w ↦ s·w/2."""
 

@@ -75,3 +75,72 @@ def test_module_without_super_init_gets_a_clear_error():
 
     with pytest.raises(RuntimeError, match="super\\(\\).__init__"):
         Broken()
+
+
+def test_apply_visits_children_before_parents_and_returns_the_module():
+    model = Tiny()
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "BatchNorm1d", "Linear", "Tiny"]
+    with pytest.raises(TypeError, match="fn must be callable"):
+        model.apply("reset")
+
+
+def test_module_list_registers_its_modules_parameters_under_indexed_names():
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Linear(2, 2, rng=i) for i in range(3)])
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    model = Stack()
+    assert [n for n, _ in model.named_parameters()][:2] == ["blocks.0.weight", "blocks.0.bias"]
+    assert len(model.blocks) == 3 and len(model.parameters()) == 6
+    assert model.blocks[-1] is list(model.blocks)[2] and len(model.blocks[1:]) == 2
+    model.blocks.append(nn.Linear(2, 2, rng=9))
+    assert "blocks.3.weight" in model.state_dict()
+    assert model(tq.Tensor(np.ones((1, 2), np.float32))).shape == (1, 2)
+    with pytest.raises(TypeError, match="can only hold Modules"):
+        model.blocks.append(lambda x: x)
+
+
+def test_load_state_dict_non_strict_loads_the_common_keys_and_reports_the_others():
+    model, source = Tiny(), Tiny()
+    source.fc1.weight.data[...] = 5.0
+    state = source.state_dict()
+    del state["fc2.weight"]
+    state["extra.weight"] = np.zeros(3)
+    keys = model.load_state_dict(state, strict=False)
+    assert keys.missing_keys == ["fc2.weight"] and keys.unexpected_keys == ["extra.weight"]
+    assert np.all(model.fc1.weight.data == 5.0)
+    assert model.load_state_dict(Tiny().state_dict()) == ([], [])
+
+
+@pytest.mark.parametrize("corrupt, error, message", [
+    (lambda s: s.update({"fc2.weight": np.zeros((3, 3))}), ValueError, "'fc2.weight' has shape \\(3, 3\\)"),
+    (lambda s: s["fc2.weight"].__setitem__((0, 0), np.nan), ValueError, "'fc2.weight' has 1 non-finite"),
+    (lambda s: s.update({"fc2.weight": np.full((2, 4), 1e300)}), ValueError, "non-finite value\\(s\\) in float32"),
+    (lambda s: s.update({"fc2.weight": np.zeros((2, 4), np.int64)}), TypeError, "dtype int64, expected a floating"),
+    (lambda s: s.update({"fc2.weight": "weights"}), TypeError, "must be an array, got str"),
+])
+def test_load_state_dict_is_atomic_a_bad_later_entry_leaves_earlier_layers_unchanged(corrupt, error, message):
+    model, source = Tiny(), Tiny()
+    before = model.state_dict()
+    source.fc1.weight.data[...] = 9.0                    # layer 0 would change if written first
+    state = source.state_dict()
+    corrupt(state)
+    with pytest.raises(error, match=message):
+        model.load_state_dict(state)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_casts_float64_into_float32_parameters():
+    model, state = Tiny(), {k: v.astype(np.float64) for k, v in Tiny().state_dict().items()}
+    state["fc1.weight"][...] = 0.1
+    model.load_state_dict(state)
+    assert model.fc1.weight.dtype == np.float32 and np.all(model.fc1.weight.data == np.float32(0.1))

@@ -215,8 +215,8 @@ def test_worker_initializer_shares_the_cores_between_blas_and_the_convolution(mo
 
     from tinyquant.nn import parallel
 
-    monkeypatch.setattr(parallel, "THREADS", 4)
+    monkeypatch.setattr(parallel, "_default", parallel.ConvRuntime(threads=4))
     with threadpool_limits():          # restores the BLAS thread counts afterwards
         runner._limit_blas_threads(1)
-        assert parallel.THREADS == 1
+        assert parallel.default_runtime().threads == 1
         assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")

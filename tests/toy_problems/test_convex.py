@@ -27,6 +27,23 @@ def test_problem_gradients_match_finite_differences(quad):
         assert prob.value(prob.w_star) == pytest.approx(0.0, abs=1e-14)
 
 
+@pytest.mark.parametrize("x", [0.0, 1e-8, 0.5, 20.0, 709.0, 711.0, 800.0, 1e5, 1e300])
+def test_log_cosh_is_finite_and_exact_at_the_extremes(x):
+    import mpmath as mp
+
+    with mp.workdps(50):
+        ref = float(mp.log(mp.cosh(mp.mpf(x))))
+    for v in (x, -x):
+        assert convex.log_cosh(v) == pytest.approx(ref, rel=1e-15, abs=1e-300)
+
+
+def test_log_cosh_problem_value_is_finite_for_errors_beyond_710():
+    lc = convex.strongly_convex_logcosh(d=3, mu=0.5, beta=1.0, seed=0)
+    e = np.array([800.0, -1e4, 0.0])
+    expected = np.sum(0.5 * 0.5 * e**2 + (np.abs(e) - np.log(2.0)) * (e != 0))  # log cosh x = |x| − log 2 for |x| ≥ 40
+    assert lc.value(lc.w_star + e) == pytest.approx(expected, rel=1e-15)
+
+
 def test_constants_of_the_problems_are_right():
     q = convex.strongly_convex_quadratic(d=6, mu=0.5, L=3.0, seed=3)
     np.testing.assert_allclose(np.linalg.eigvalsh(q.A)[[0, -1]], [0.5, 3.0])

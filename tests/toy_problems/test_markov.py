@@ -6,11 +6,19 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mp_reference
+
 from toy_problems.markov import (
+    communicating_classes,
+    is_irreducible,
+    limit_alpha0,
     limit_rate_matrix,
+    log_jump_probability,
+    log_stationary_distribution,
     limit_transition_matrix,
     mixing_time,
     printed_limit_rate_matrix,
+    sr_log_transition_matrix,
     sr_transition_matrix,
     stationary_distribution,
     three_state_example,
@@ -35,10 +43,8 @@ def test_transition_matrix_is_nonnegative_with_unit_row_sums(alpha, sigma, delta
 
 
 @settings(max_examples=40, deadline=None)
-@given(alpha=alphas, sigma=st.floats(0.5, 5.0), delta=deltas)
+@given(alpha=alphas, sigma=st.floats(0.2, 5.0), delta=deltas)
 def test_stationary_distribution_is_a_fixed_point(alpha, sigma, delta):
-    # σ ≥ 0.5: for smaller σ (e.g. σ = Δ = 0.25) the uphill transition probabilities underflow
-    # to 0 and the chain is numerically reducible, which stationary_distribution reports
     T = sr_transition_matrix(alpha, sigma=sigma, delta=delta)
     pi = stationary_distribution(T)
     assert pi.min() >= 0 and abs(pi.sum() - 1) < 1e-12
@@ -192,11 +198,93 @@ def test_printed_formula_has_negative_rates_and_absolute_version_climbs():
     np.testing.assert_allclose(Ua[i, i + 1], np.maximum(U[i, i + 1] + grad(grid_points()[:-1]) / 0.5, 0), atol=1e-12)
 
 
-def test_stationary_distribution_rejects_reducible_chain():
+def test_stationary_distribution_rejects_chains_with_two_closed_classes():
     with pytest.raises(ValueError, match="more than one"):
         stationary_distribution(np.eye(3))
-    with pytest.raises(ValueError, match="more than one"):  # uphill probabilities underflow to 0
-        stationary_distribution(sr_transition_matrix(0.1, sigma=0.25, delta=0.25))
+    # σ = 0: the limit chain only moves downhill, every local minimum of the grid is absorbing
+    with pytest.raises(ValueError, match="more than one"):
+        stationary_distribution(limit_transition_matrix(sigma=0.0))
+
+
+def test_reachability_finds_the_classes_of_a_chain_with_a_transient_state():
+    T = np.array([[0.5, 0.5, 0.0], [0.0, 0.9, 0.1], [0.0, 0.2, 0.8]])  # state 0 is transient
+    classes, closed = communicating_classes(T)
+    assert [c.tolist() for c in classes] == [[0], [1, 2]] and closed == [False, True]
+    assert not is_irreducible(T)
+    np.testing.assert_allclose(stationary_distribution(T), [0.0, 2 / 3, 1 / 3], rtol=1e-15)
+
+
+def test_chain_with_sigma_equal_to_delta_is_irreducible_and_solved_to_its_smallest_probability():
+    # σ = Δ = 0.25: uphill probabilities down to ~1e-250; the old CDF differences made them 0
+    L = sr_log_transition_matrix(0.1, sigma=0.25, delta=0.25)
+    assert is_irreducible(np.isfinite(L))
+    logpi = log_stationary_distribution(L)
+    assert np.all(np.isfinite(logpi)) and logpi.min() < np.log(1e-250)
+
+
+def test_printed_literal_sign_limit_chain_at_sigma_one_is_irreducible():
+    U = printed_limit_rate_matrix(sigma=1.0, absolute=True)
+    a0 = limit_alpha0(U)
+    T = a0 * U
+    np.fill_diagonal(T, 1.0 - a0 * U.sum(axis=1))
+    assert is_irreducible(T)
+    pi = stationary_distribution(T)
+    np.testing.assert_allclose(pi @ T, pi, rtol=1e-12, atol=0)
+
+
+def _mp_case(alpha, sigma, delta):
+    grid = grid_points(delta)
+    T = mp_reference.sr_transition_matrix(alpha, sigma, delta, grid, grad(grid), dps=400)
+    return T, mp_reference.stationary_distribution(T, dps=400)
+
+
+@pytest.mark.parametrize("alpha, sigma, delta", [(0.1, 1.0, 0.5), (0.03, 1.0, 0.5), (0.1, 0.25, 0.25)])
+def test_transition_matrix_and_stationary_law_match_400_digit_evaluation_in_the_tails(alpha, sigma, delta):
+    T_mp, pi_mp = _mp_case(alpha, sigma, delta)
+    L = sr_log_transition_matrix(alpha, sigma=sigma, delta=delta)
+    k = L.shape[0]
+    ref = np.array([[float(mp_reference.mp.log(T_mp[i][j])) if T_mp[i][j] > 1e-300 else np.nan for j in range(k)] for i in range(k)])
+    keep = np.isfinite(ref)
+    assert keep.sum() > 3 * k  # the comparison reaches far beyond the tridiagonal band
+    np.testing.assert_allclose(L[keep], ref[keep], rtol=0, atol=1e-9)  # |Δ log| ≤ 1e-9: relative error ≤ 1e-9
+    logpi = log_stationary_distribution(L)
+    ref_pi = np.array([float(mp_reference.mp.log(p)) for p in pi_mp])
+    assert ref_pi.min() < np.log(1e-15)
+    np.testing.assert_allclose(logpi, ref_pi, rtol=0, atol=1e-9)
+    pi = stationary_distribution(sr_transition_matrix(alpha, sigma=sigma, delta=delta))
+    big = ref_pi > np.log(1e-300)
+    np.testing.assert_allclose(pi[big], np.exp(ref_pi[big]), rtol=1e-9)
+
+
+def test_two_cell_jumps_are_1e_minus_36_not_round_off():
+    # σ = 1, α = 0.03: the CDF second differences gave ~5e-15 here
+    L = sr_log_transition_matrix(0.03, sigma=1.0)
+    far = log_jump_probability(L, cells=2)
+    T_mp, _ = _mp_case(0.03, 1.0, 0.5)
+    k = L.shape[0]
+    with mp_reference.mp.workdps(400):
+        ref = [float(mp_reference.mp.log(sum(T_mp[i][j] for j in range(k) if abs(j - i) >= 2))) for i in range(k)]
+    np.testing.assert_allclose(far, ref, rtol=0, atol=1e-9)
+    assert 1e-37 < np.exp(far.max()) < 1e-35
+
+
+def test_pi_at_minus_two_is_1e_minus_19_at_sigma_one():
+    # the CDF second differences gave 6.7e-17 here; the 400-digit value is 1.0004058e-19
+    pi = stationary_distribution(sr_transition_matrix(0.1, sigma=1.0))
+    assert pi[0] == pytest.approx(1.0004058025577644e-19, rel=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(sigma=st.floats(0.2, 4.0), delta=deltas)
+def test_gth_matches_detailed_balance_on_the_tridiagonal_limit_chain(sigma, delta):
+    # T̃ is tridiagonal: π_{i+1}/π_i = T̃[i, i+1]/T̃[i+1, i] exactly (an independent formula)
+    T = limit_transition_matrix(sigma=sigma, delta=delta)
+    i = np.arange(T.shape[0] - 1)
+    logpi = np.concatenate([[0.0], np.cumsum(np.log(T[i, i + 1]) - np.log(T[i + 1, i]))])
+    logpi -= np.logaddexp.reduce(logpi)
+    with np.errstate(divide="ignore"):
+        logT = np.log(T)
+    np.testing.assert_allclose(log_stationary_distribution(logT), logpi, rtol=0, atol=1e-11)
 
 
 @pytest.mark.parametrize(

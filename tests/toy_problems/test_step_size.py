@@ -160,11 +160,11 @@ def test_odd_weight_levels_reduce_to_activation_levels_on_the_half_line():
 
 def test_optimal_step_size_is_cached():
     optimal_step_size(64, "laplace", "weight")
-    from toy_problems.step_size import _optimal
+    from tinyquant.quant.functional import optimal_unit_step
 
-    hits = _optimal.cache_info().hits
+    hits = optimal_unit_step.cache_info().hits
     optimal_step_size(64, "laplace", "weight")
-    assert _optimal.cache_info().hits == hits + 1
+    assert optimal_unit_step.cache_info().hits == hits + 1
 
 
 def test_empirical_sqnr_matches_sqnr_db():
@@ -263,6 +263,20 @@ def test_optimal_ternary_threshold_is_half_the_optimal_three_level_step(distribu
     assert t == pytest.approx(optimal_step_size(3, distribution) / 2, rel=1e-9)
     assert ternary_mse(t, distribution) == pytest.approx(quantization_mse(2 * t, 3, distribution), rel=1e-9)
     assert ternary_mse(t, distribution) < min(ternary_mse(0.9 * t, distribution), ternary_mse(1.1 * t, distribution))
+
+
+@pytest.mark.parametrize("t", [5.0, 37.0, 38.0, 40.0, 100.0, 1e3, 1e8])
+def test_ternary_mse_is_finite_and_tends_to_one_far_in_the_tail(t):
+    # D(t) = 1 − 2G_1²/G_0 was nan from t = 38 (0/0); every weight maps to 0 and D → E[w²] = 1
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(50):
+        x = mpmath.mpf(t)
+        gauss = 1 - 2 * mpmath.npdf(x) ** 2 / mpmath.ncdf(-x)
+        s = 1 / mpmath.sqrt(2)
+        laplace = 1 - (x + s) ** 2 * mpmath.exp(-x / s)          # G_0 = ½e^{−x/s}, G_1 = ½(x + s)e^{−x/s}
+    assert ternary_mse(t, "gaussian") == pytest.approx(float(gauss), rel=1e-15, abs=0)
+    assert ternary_mse(t, "laplace") == pytest.approx(float(laplace), rel=1e-15, abs=0)
+    assert ternary_mse(t, "uniform") == 1.0                          # beyond √3 nothing is kept
 
 
 def test_twn_rule_is_within_one_percent_for_gaussian_and_uniform_but_not_laplace():

@@ -96,6 +96,19 @@ def test_scaling_factor_grad_matches_asymptotic_series_far_in_the_tail():
     np.testing.assert_allclose(scaling_factor_grad(0.0, 1.0, a), series, rtol=3e-11)
 
 
+@pytest.mark.parametrize("a", [40.0, 1e4, 1e7, 1e8, 1e15])
+def test_scaling_factor_grad_matches_mpmath_at_huge_thresholds(a):
+    # the literal λ(λ − α) had relative error 3e-8 at α = 1e4, 2.4 % at 1e7 and the wrong sign at 1e8
+    mpmath = pytest.importorskip("mpmath")
+    mu, sigma = 0.3, 0.25
+    with mpmath.workdps(80):
+        x = mpmath.mpf(a)
+        lam = mpmath.npdf(x) / mpmath.ncdf(-x)
+        ref = float(lam * (lam - x))
+    assert scaling_factor_grad(mu, sigma, a * sigma) == pytest.approx(ref, rel=4e-15)
+    assert 0 < scaling_factor_grad(mu, sigma, a * sigma) <= 1
+
+
 def test_stable_forms_stay_finite_where_the_naive_form_overflows():
     a = np.linspace(0, 40, 401)
     assert np.all(np.isfinite(scaling_factor(0.0, 1.0, a)))

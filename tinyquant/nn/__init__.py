@@ -1,6 +1,7 @@
-"""Layers, models and the quantizer hook (see :mod:`tinyquant.nn.layers`)."""
+"""Layers, models, initializers and the quantizer hook (see :mod:`tinyquant.nn.layers`)."""
 
-from . import functional, models
+from . import functional, init, models
+from .dropout import Dropout
 from .layers import (
     AvgPool2d,
     BatchNorm1d,
@@ -13,14 +14,16 @@ from .layers import (
     Linear,
     MaxPool1d,
     MaxPool2d,
+    ModuleList,
     QuantizableLayer,
     ReLU,
     Sequential,
+    Sigmoid,
     Tanh,
     quantizable_layers,
     quantize_model,
 )
-from .module import Module, Parameter
+from .module import IncompatibleKeys, Module, Parameter
 
 __all__ = [
     "AvgPool2d",
@@ -28,19 +31,24 @@ __all__ = [
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
+    "Dropout",
     "Flatten",
     "GlobalAvgPool2d",
     "Identity",
+    "IncompatibleKeys",
     "Linear",
     "MaxPool1d",
     "MaxPool2d",
     "Module",
+    "ModuleList",
     "Parameter",
     "QuantizableLayer",
     "ReLU",
     "Sequential",
+    "Sigmoid",
     "Tanh",
     "functional",
+    "init",
     "models",
     "quantizable_layers",
     "quantize_model",

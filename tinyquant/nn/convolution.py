@@ -24,9 +24,10 @@ import functools
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
+from ..ops import check_floating
 from ..tensor import Tensor
-from .im2col import buffers, col2im, im2col, output_size, pad2d
-from .parallel import over_batch
+from .im2col import col2im, im2col, output_size, pad2d
+from .parallel import ConvRuntime, default_runtime
 
 # ------------------------------------------------------------------ checks
 
@@ -67,8 +68,17 @@ def _check_conv(fn, x, weight, bias, x_layout, w_layout) -> None:
             f"{fn}: input has {x.shape[1]} channels but weight expects {weight.shape[1]} "
             f"(weight shape {weight.shape})"
         )
+    check_floating(fn, "input", x)
+    check_floating(fn, "weight", weight)
     if x.dtype != weight.dtype:
         raise TypeError(f"{fn}: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
+    if min(weight.shape) < 1:
+        raise ValueError(f"{fn}: weight shape {weight.shape} has an empty axis; expected at least "
+                         f"one output channel, one input channel and a kernel of at least 1 "
+                         f"(got kernel {weight.shape[2:]})")
+    if x.shape[0] == 0 or min(x.shape[2:]) < 1:
+        raise ValueError(f"{fn}: input of shape {x.shape} is empty; expected at least one sample "
+                         f"and a non-empty spatial size")
     if bias is not None:
         _check_tensor(bias, "bias", fn, 1, "(O,)")
         if bias.shape != weight.shape[:1]:
@@ -82,12 +92,16 @@ class Conv2dFunction(Function):
     """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring).
 
     Forward and backward run on contiguous chunks of the batch in parallel threads
-    (:func:`tinyquant.nn.parallel.over_batch`); each chunk is the whole computation on a
-    slice of the batch, and dW adds the chunks' partial sums.
+    (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`); each chunk is the whole
+    computation on a slice of the batch, and dW adds the chunks' partial sums. The column
+    matrices come from, and go back to, the runtime's buffer pool.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), runtime=None):
+        runtime = default_runtime() if runtime is None else runtime
+        ctx.runtime = runtime
+        buffers = runtime.buffers
         o, c, kh, kw = weight.shape
         n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
         cols = buffers.take((n, c * kh * kw, ho * wo), x.dtype)   # (N, C·kh·kw, Ho·Wo)
@@ -98,7 +112,7 @@ class Conv2dFunction(Function):
             im2col(x[lo:hi], kh, kw, stride, padding, out=cols[lo:hi])
             np.matmul(wm, cols[lo:hi], out=y[lo:hi])                # y[n] = Wm · cols[n]
 
-        over_batch(chunk, n, cols.size)
+        runtime.over_batch(chunk, n, cols.size)
         if bias is not None:
             y += bias[:, None]
         if is_grad_enabled() and ctx.needs_input_grad[1]:
@@ -114,6 +128,7 @@ class Conv2dFunction(Function):
         if ctx.stride is None:
             raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
         weight, cols = ctx.saved
+        runtime, buffers = ctx.runtime, ctx.runtime.buffers
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         n = grad.shape[0]
         g = grad.reshape(n, grad.shape[1], -1)                   # (N, O, Ho·Wo)
@@ -122,12 +137,12 @@ class Conv2dFunction(Function):
         def chunk(lo, hi):
             if need_dx:
                 dx[lo:hi] = _conv2d_input_grad(grad[lo:hi], weight, (hi - lo, *ctx.x_shape[1:]),
-                                               ctx.stride, ctx.padding)
+                                               ctx.stride, ctx.padding, buffers)
             if need_dw:                                          # Σ_n dy[n]·cols[n]ᵀ over the chunk
                 return np.matmul(g[lo:hi], cols[lo:hi].transpose(0, 2, 1)).sum(axis=0)
             return None
 
-        partial = over_batch(chunk, n, n * weight[0].size * g.shape[2])   # work: the columns' size
+        partial = runtime.over_batch(chunk, n, n * weight[0].size * g.shape[2])   # work: the columns' size
         dw = db = None
         if need_dw:
             dw = functools.reduce(np.add, partial).reshape(weight.shape)
@@ -138,7 +153,7 @@ class Conv2dFunction(Function):
         return dx, dw, db
 
 
-def _conv2d_input_grad(grad, weight, x_shape, stride, padding):
+def _conv2d_input_grad(grad, weight, x_shape, stride, padding, buffers):
     """dL/dx of the convolution: a flipped-kernel convolution (stride 1) or col2im."""
     o, c, kh, kw = weight.shape
     (ph, pw), n, (h, w) = padding, grad.shape[0], x_shape[2:]
@@ -167,12 +182,14 @@ def _pad_or_crop(a, ph: int, pw: int):
 # ------------------------------------------------------------- public API
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           runtime: ConvRuntime | None = None) -> Tensor:
     """2-D convolution: x (N, C, H, W), weight (O, C, kh, kw), bias (O,) → (N, O, Ho, Wo).
 
     y[n, o, ho, wo] = b[o] + Σ_{c, i, j} W[o, c, i, j] · x_pad[n, c, ho·sh + i, wo·sw + j],
     Ho = (H + 2ph − kh) // sh + 1. ``stride`` and ``padding`` are an int or a pair (PyTorch's
-    conventions; zero padding).
+    conventions; zero padding). ``runtime``: the threads and buffers to use (default
+    :func:`tinyquant.nn.parallel.default_runtime`).
     """
     _check_conv("conv2d", x, weight, bias, "(N, C, H, W)", "(O, C, kh, kw)")
     stride = as_pair(stride, "stride", "conv2d", 1)
@@ -183,10 +200,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                 f"conv2d: kernel {axis} {k} is larger than the padded input {axis} {size + 2 * p} "
                 f"(input shape {x.shape}, padding {padding})"
             )
-    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding)
+    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding, runtime=runtime)
 
 
-def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           runtime: ConvRuntime | None = None) -> Tensor:
     """1-D convolution: x (N, C, L), weight (O, C, k), bias (O,) → (N, O, Lo).
 
     y[n, o, l] = b[o] + Σ_{c, i} W[o, c, i] · x_pad[n, c, l·s + i],  Lo = (L + 2p − k) // s + 1;
@@ -202,5 +220,5 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         )
     (n, c, length), (o, _, k) = x.shape, weight.shape
     y = Conv2dFunction.apply(x.reshape(n, c, 1, length), weight.reshape(o, c, 1, k), bias,
-                             stride=(1, stride), padding=(0, padding))
+                             stride=(1, stride), padding=(0, padding), runtime=runtime)
     return y.reshape(n, o, y.shape[3])

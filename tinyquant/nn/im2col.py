@@ -26,7 +26,8 @@ the kh·kw slices of the columns back into a padded buffer (one shifted-slice ad
 per kernel offset, vectorized over batch, channels and pixels) and crops the padding.
 It is the backward of im2col, and hence of the convolution with respect to x.
 
-``buffers`` keeps column matrices for reuse. Why: the column matrix of a ResNet layer is
+A :class:`BufferPool` keeps column matrices for reuse (the convolution's lives on its
+:class:`~tinyquant.nn.parallel.ConvRuntime`). Why: the column matrix of a ResNet layer is
 tens of megabytes, and the kernel zeroes every fresh page on first touch -- for the
 16-channel ResNet-20 layer at batch 128 (75 MB) that made building the columns 2.3×
 slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md).
@@ -81,13 +82,11 @@ class BufferPool:
         self._free.clear()
 
 
-buffers = BufferPool()
-
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride=(1, 1), padding=(0, 0), out=None) -> np.ndarray:
     """cols[n, (c, i, j), (ho, wo)] = x_pad[n, c, ho·sh + i, wo·sw + j], shape (N, C·kh·kw, Ho·Wo).
 
-    ``out``: an array of that shape to write into (e.g. from :data:`buffers`).
+    ``out``: an array of that shape to write into (e.g. from a :class:`BufferPool`).
     """
     (sh, sw), (ph, pw) = stride, padding
     n, c = x.shape[:2]

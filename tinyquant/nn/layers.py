@@ -27,8 +27,19 @@ import numpy as np
 from .. import ops
 from ..rng import as_generator
 from ..tensor import Tensor
+from . import batchnorm as bn
 from . import functional as F
+from .convolution import as_pair, as_single
 from .module import Module, Parameter
+
+
+def check_positive_int(where: str, name: str, value) -> int:
+    """A layer size: a positive int (not a bool), else TypeError/ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{where}: {name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 def _uniform(rng, bound: float, shape) -> np.ndarray:
@@ -68,7 +79,8 @@ class Linear(QuantizableLayer):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = check_positive_int("Linear", "in_features", in_features)
+        self.out_features = check_positive_int("Linear", "out_features", out_features)
         self._init_parameters((out_features, in_features), in_features, bias, rng)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -84,8 +96,11 @@ class Conv2d(QuantizableLayer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  bias=True, rng=None):
         super().__init__()
-        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = check_positive_int("Conv2d", "in_channels", in_channels)
+        self.out_channels = check_positive_int("Conv2d", "out_channels", out_channels)
+        kh, kw = as_pair(kernel_size, "kernel_size", "Conv2d", 1)
+        as_pair(stride, "stride", "Conv2d", 1)
+        as_pair(padding, "padding", "Conv2d", 0)
         self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
         self._init_parameters((out_channels, in_channels, kh, kw), in_channels * kh * kw, bias, rng)
 
@@ -104,7 +119,11 @@ class Conv1d(QuantizableLayer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  bias=True, rng=None):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = check_positive_int("Conv1d", "in_channels", in_channels)
+        self.out_channels = check_positive_int("Conv1d", "out_channels", out_channels)
+        kernel_size = as_single(kernel_size, "kernel_size", "Conv1d", 1)
+        as_single(stride, "stride", "Conv1d", 1)
+        as_single(padding, "padding", "Conv1d", 0)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._init_parameters((out_channels, in_channels, kernel_size), in_channels * kernel_size,
                               bias, rng)
@@ -119,32 +138,46 @@ class Conv1d(QuantizableLayer):
 
 
 class _BatchNorm(Module):
-    """Batch norm over channel axis 1; conventions in :mod:`tinyquant.nn.batchnorm`."""
+    """Batch norm over channel axis 1; conventions in :mod:`tinyquant.nn.batchnorm`.
+
+    The module owns its state: in training it computes the batch moments, moves its
+    running estimates (:func:`~tinyquant.nn.batchnorm.update_running_stats`) and
+    normalizes with the batch moments through the pure ``BatchNormFunction``; in
+    evaluation it normalizes with the running estimates."""
 
     expected_ndim: tuple[int, ...] = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        name = type(self).__name__
+        check_positive_int(name, "num_features", num_features)
+        self.eps, self.momentum = bn.check_hyperparameters(name, eps, momentum)
+        self.num_features = int(num_features)
         self.weight = Parameter(np.ones(num_features, dtype=np.float32)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype=np.float32)) if affine else None
         self.register_buffer("running_mean", np.zeros(num_features, dtype=np.float32))
         self.register_buffer("running_var", np.ones(num_features, dtype=np.float32))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.ndim not in self.expected_ndim:
+        name = type(self).__name__
+        if not isinstance(x, Tensor) or x.ndim not in self.expected_ndim:
             raise ValueError(
-                f"{type(self).__name__}: expected input with {self.expected_ndim} dimensions, "
-                f"got shape {x.shape}"
+                f"{name}: expected input with {self.expected_ndim} dimensions, "
+                f"got shape {getattr(x, 'shape', type(x).__name__)}"
             )
-        if x.shape[1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}: input has {x.shape[1]} channels, "
-                f"expected {self.num_features}"
-            )
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training, momentum=self.momentum, eps=self.eps)
+        bn.check_input(name, x, self.num_features, self.training)
+        c = self.num_features
+        weight = self.weight if self.weight is not None else Tensor(np.ones(c, dtype=x.dtype))
+        bias = self.bias if self.bias is not None else Tensor(np.zeros(c, dtype=x.dtype))
+        if self.training:
+            mean, var = bn.batch_moments(x.data)
+            bn.update_running_stats(self.running_mean, self.running_var, mean, var,
+                                    x.size // self.num_features, self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return bn.BatchNormFunction.apply(x, weight, bias, mean=mean, var=var, eps=self.eps,
+                                          batch_statistics=self.training)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -170,6 +203,11 @@ class ReLU(Module):
 class Tanh(Module):
     def forward(self, x):
         return x.tanh()
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return x.sigmoid()
 
 
 class Identity(Module):
@@ -228,6 +266,39 @@ class Sequential(Module):
         for m in self.children():
             x = m(x)
         return x
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered under "0", "1", … (PyTorch's ``nn.ModuleList``).
+
+    Holds modules so that their parameters belong to the parent; it has no ``forward``:
+    the parent decides how to call them (``for block in self.blocks: x = block(x)``).
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        self.extend(modules)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList: can only hold Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i):
+        items = list(self._modules.values())
+        return ModuleList(items[i]) if isinstance(i, slice) else items[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
 
 
 def quantize_model(model: Module, weight_quantizer=None, activation_quantizer=None,

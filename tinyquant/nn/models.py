@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ..rng import as_generator
 from ..tensor import Tensor
-from . import functional as F
 from .layers import (
     BatchNorm1d,
     BatchNorm2d,
@@ -111,6 +110,7 @@ class BasicBlock(Module):
         norm_channels = (cin, cout) if bn == "pre" else (cout, cout)
         self.bn1 = BatchNorm2d(norm_channels[0]) if bn != "none" else Identity()
         self.bn2 = BatchNorm2d(norm_channels[1]) if bn != "none" else Identity()
+        self.act = ReLU()   # a module, so that sign activations can replace it (quant.sign_activation)
 
     def shortcut(self, x: Tensor) -> Tensor:
         if self.stride != 1:
@@ -119,12 +119,12 @@ class BasicBlock(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.bn == "pre":
-            out = self.conv1(F.relu(self.bn1(x)))
-            out = self.conv2(F.relu(self.bn2(out)))
+            out = self.conv1(self.act(self.bn1(x)))
+            out = self.conv2(self.act(self.bn2(out)))
             return out + self.shortcut(x)
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+        return self.act(out + self.shortcut(x))
 
 
 class ResNet(Module):
@@ -152,16 +152,17 @@ class ResNet(Module):
                 cin = cout
         self.blocks = Sequential(*blocks)
         self.final_bn = BatchNorm2d(cin) if bn == "pre" else Identity()
+        self.act = ReLU()
         self.pool = GlobalAvgPool2d()
         self.fc = Linear(cin, num_classes, rng=rng)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv1(x)
         if self.bn == "post":
-            out = F.relu(self.bn1(out))
+            out = self.act(self.bn1(out))
         out = self.blocks(out)
         if self.bn == "pre":
-            out = F.relu(self.final_bn(out))
+            out = self.act(self.final_bn(out))
         return self.fc(self.pool(out))
 
 

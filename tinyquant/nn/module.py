@@ -10,12 +10,15 @@ A Module registers, by attribute assignment, three kinds of members (PyTorch's r
 ``train()`` / ``eval()`` set ``.training`` on the module and all its children; a mode
 is per module, never a global flag. ``state_dict()`` is a flat ``{name: ndarray}`` of
 parameters and buffers (what a checkpoint stores); ``load_state_dict`` copies values
-*into* the existing arrays so that optimizers holding the parameters stay valid.
+*into* the existing arrays so that optimizers holding the parameters stay valid, and is
+atomic: every entry is checked (name, shape, dtype kind, finiteness) before the first
+one is written, so a bad state leaves the module as it was.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,6 +33,13 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` returns (PyTorch's ``_IncompatibleKeys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
@@ -92,6 +102,19 @@ class Module:
             for name, b in module._buffers.items():
                 yield (f"{prefix}.{name}" if prefix else name), b
 
+    def buffers(self) -> list[np.ndarray]:
+        return [b for _, b in self.named_buffers()]
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule, children before parents (as PyTorch),
+        then on this module; returns this module. E.g. ``model.apply(init_weights)``."""
+        if not callable(fn):
+            raise TypeError(f"apply: fn must be callable as fn(module), got {type(fn).__name__}")
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())
 
@@ -115,23 +138,33 @@ class Module:
         state.update({name: b.copy() for name, b in self.named_buffers()})
         return state
 
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy values in place; names and shapes must match exactly."""
+    def load_state_dict(self, state, strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state``'s values in place into the parameters and buffers it names.
+
+        ``strict=True``: the names must match exactly (else ValueError listing the missing
+        and unexpected keys). ``strict=False``: entries present on both sides are loaded,
+        the rest are left alone and reported. Either way returns ``(missing_keys,
+        unexpected_keys)`` like PyTorch. Each value to load must be a numeric array with
+        the target's shape, of the same kind (floating into floating -- float64 is cast to
+        a float32 target --, integer into integer, bool into bool), and finite. Every
+        entry is checked before any is written: on an error nothing has changed.
+        """
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"load_state_dict: strict must be a bool, got {strict!r}")
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict: state must be a mapping of name -> array, "
+                            f"got {type(state).__name__}")
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(dict(self.named_buffers()))
-        missing = sorted(set(targets) - set(state))
-        unexpected = sorted(set(state) - set(targets))
-        if missing or unexpected:
-            raise ValueError(
-                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}"
-            )
-        for name, target in targets.items():
-            value = np.asarray(state[name])
-            if value.shape != target.shape:
-                raise ValueError(
-                    f"load_state_dict: {name!r} has shape {value.shape}, expected {target.shape}"
-                )
-            target[...] = value
+        keys = IncompatibleKeys(sorted(set(targets) - set(state)), sorted(set(state) - set(targets)))
+        if strict and (keys.missing_keys or keys.unexpected_keys):
+            raise ValueError(f"load_state_dict: missing keys {keys.missing_keys}, "
+                             f"unexpected keys {keys.unexpected_keys}")
+        values = {name: _checked_entry(name, state[name], target)
+                  for name, target in targets.items() if name in state}
+        for name, value in values.items():      # all checked: assigning cannot fail now
+            targets[name][...] = value
+        return keys
 
     # -------------------------------------------------------------- calling
     def forward(self, *args, **kwargs):  # pragma: no cover
@@ -150,3 +183,25 @@ class Module:
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + ("\n)" if children else ")")
+
+
+def _checked_entry(name: str, value, target: np.ndarray) -> np.ndarray:
+    """``value`` as an array ready to be written into ``target``, or a ValueError/TypeError."""
+    if not isinstance(value, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+        raise TypeError(f"load_state_dict: {name!r} must be an array, got {type(value).__name__}")
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        raise ValueError(f"load_state_dict: {name!r} has shape {value.shape}, expected {target.shape}")
+    kind = {"f": "floating", "b": "bool", "i": "integer", "u": "integer"}
+    want, got = kind.get(target.dtype.kind), kind.get(value.dtype.kind)
+    if got is None or got != want:
+        raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype}, expected a {want} "
+                        f"array like the module's {target.dtype}")
+    if want == "floating":
+        with np.errstate(over="ignore"):
+            value = value.astype(target.dtype, copy=False)       # a float64 1e300 becomes inf here
+        finite = np.isfinite(value)
+        if not finite.all():
+            raise ValueError(f"load_state_dict: {name!r} has {finite.size - np.count_nonzero(finite)} "
+                             f"non-finite value(s) in {target.dtype} (NaN or inf); expected finite numbers")
+    return value

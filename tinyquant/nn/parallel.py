@@ -8,23 +8,31 @@ with BLAS held to one thread inside, keeps every core busy on everything. Measur
 64 channels 36 → 17 ms (benchmarks/README.md). NumPy releases the GIL in copies and GEMMs,
 so plain threads suffice.
 
-``over_batch(fn, n)`` calls ``fn(lo, hi)`` on contiguous chunks [lo, hi) covering range(n)
+``runtime.over_batch(fn, n)`` calls ``fn(lo, hi)`` on contiguous chunks [lo, hi) covering range(n)
 and returns the results in chunk order. Each chunk runs the same code as the whole batch
 would; callers write into slices of preallocated outputs and add partial sums in chunk
 order, so results are deterministic for a given thread count (a different count may change
 the last bits of a sum, as a different BLAS thread count does).
 
-Threads: ``TINYQUANT_NUM_THREADS`` (default: the CPUs this process may use, at most 8);
-``1`` turns batch parallelism off. Batches smaller than ``2 * MIN_CHUNK`` or with less work
-than ``MIN_WORK`` run in one piece.
+State in the open: the thread count, the chunking thresholds, the thread pools and the
+column-buffer pool live on one :class:`ConvRuntime` object. The convolution uses
+:func:`default_runtime` unless given another (``conv2d(..., runtime=rt)``). The default is
+created on first use with ``threads`` = ``TINYQUANT_NUM_THREADS`` if set, else the CPUs
+this process may use, at most 8; ``1`` turns batch parallelism off. Change it with
+``default_runtime().threads = n`` (the sweep's workers do) or replace it with
+:func:`set_default_runtime`. Batches smaller than ``2 * min_chunk`` or with less work
+than ``min_work`` run in one piece.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
+
+from .im2col import BufferPool
 
 MIN_CHUNK = 8            # samples per chunk, at least
 #: Elements of the column matrix (8 MB of float32) below which a convolution runs in one
@@ -34,7 +42,14 @@ MIN_CHUNK = 8            # samples per chunk, at least
 MIN_WORK = 1 << 21
 
 
-def _default_threads() -> int:
+def check_threads(value, where: str = "ConvRuntime") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: threads must be a positive integer, got {value!r}")
+    return value
+
+
+def default_threads() -> int:
+    """``TINYQUANT_NUM_THREADS`` if set, else the CPUs this process may use (at most 8)."""
     value = os.environ.get("TINYQUANT_NUM_THREADS")
     if value is not None:
         try:
@@ -51,50 +66,96 @@ def _default_threads() -> int:
     return max(1, min(cpus, 8))
 
 
-THREADS = _default_threads()
-_pools: dict[int, ThreadPoolExecutor] = {}
-_blas = None
+class ConvRuntime:
+    """Where the convolution's batch threads and its reusable column buffers live.
+
+    ``threads`` (default :func:`default_threads`), ``min_chunk`` and ``min_work`` decide
+    the chunking (module docstring); ``buffers`` is the :class:`~tinyquant.nn.im2col.BufferPool`
+    the column matrices are taken from and given back to.
+    """
+
+    def __init__(self, threads: int | None = None, min_chunk: int = MIN_CHUNK,
+                 min_work: int = MIN_WORK, buffers: BufferPool | None = None):
+        self.threads = default_threads() if threads is None else threads
+        self.min_chunk, self.min_work = min_chunk, min_work
+        self.buffers = BufferPool() if buffers is None else buffers
+        self._pools: dict[int, ThreadPoolExecutor] = {}
+        self._blas = None
+        _runtimes.add(self)
+
+    @property
+    def threads(self) -> int:
+        return self._threads
+
+    @threads.setter
+    def threads(self, value: int) -> None:
+        self._threads = check_threads(value)
+
+    def _pool(self, threads: int) -> ThreadPoolExecutor:
+        """One executor per thread count, created on first use."""
+        if threads not in self._pools:
+            self._pools[threads] = ThreadPoolExecutor(max_workers=threads,
+                                                      thread_name_prefix="tinyquant")
+        return self._pools[threads]
+
+    def _forget_pools(self) -> None:
+        self._pools.clear()
+        self._blas = None
+
+    def chunk_bounds(self, n: int, work: int) -> list[tuple[int, int]]:
+        """Contiguous [lo, hi) ranges covering range(n): one per thread when the batch (n)
+        and the work (elements touched) are large enough, else one range."""
+        k = min(self.threads, n // self.min_chunk) if work >= self.min_work else 1
+        if k <= 1:
+            return [(0, n)]
+        edges = [round(i * n / k) for i in range(k + 1)]
+        return list(zip(edges[:-1], edges[1:]))
+
+    def over_batch(self, fn, n: int, work: int = MIN_WORK) -> list:
+        """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work)]``, the chunks on parallel
+        threads with BLAS limited to one thread each."""
+        bounds = self.chunk_bounds(n, work)
+        if len(bounds) == 1:
+            return [fn(0, n)]
+        if self._blas is None:
+            self._blas = ThreadpoolController()
+        pool = self._pool(self.threads)
+        with self._blas.limit(limits=1, user_api="blas"):
+            futures = [pool.submit(fn, lo, hi) for lo, hi in bounds]
+            return [f.result() for f in futures]
+
+    def __repr__(self) -> str:
+        return (f"ConvRuntime(threads={self.threads}, min_chunk={self.min_chunk}, "
+                f"min_work={self.min_work})")
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """One executor per thread count, created on first use (tests change THREADS)."""
-    if threads not in _pools:
-        _pools[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tinyquant")
-    return _pools[threads]
+_runtimes: "weakref.WeakSet[ConvRuntime]" = weakref.WeakSet()
+_default: ConvRuntime | None = None
+
+
+def default_runtime() -> ConvRuntime:
+    """The runtime convolutions use unless given one (created on first use)."""
+    global _default
+    if _default is None:
+        _default = ConvRuntime()
+    return _default
+
+
+def set_default_runtime(runtime: ConvRuntime) -> ConvRuntime:
+    """Make ``runtime`` the default; returns the previous default (to restore it)."""
+    global _default
+    if not isinstance(runtime, ConvRuntime):
+        raise TypeError(f"set_default_runtime: expected a ConvRuntime, got {type(runtime).__name__}")
+    previous, _default = default_runtime(), runtime
+    return previous
 
 
 def _forget_pools_after_fork() -> None:
     """A forked child inherits the executors' bookkeeping but not their threads; rather than
     rely on an executor noticing that, the child starts with no executors and makes its own."""
-    global _blas
-    _pools.clear()
-    _blas = None
+    for runtime in list(_runtimes):
+        runtime._forget_pools()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_after_fork)
-
-
-def chunk_bounds(n: int, work: int) -> list[tuple[int, int]]:
-    """Contiguous [lo, hi) ranges covering range(n): one per thread when the batch (n) and
-    the work (elements touched) are large enough, else one range."""
-    k = min(THREADS, n // MIN_CHUNK) if work >= MIN_WORK else 1
-    if k <= 1:
-        return [(0, n)]
-    edges = [round(i * n / k) for i in range(k + 1)]
-    return list(zip(edges[:-1], edges[1:]))
-
-
-def over_batch(fn, n: int, work: int = MIN_WORK) -> list:
-    """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work)]``, the chunks on parallel threads
-    with BLAS limited to one thread each."""
-    global _blas
-    bounds = chunk_bounds(n, work)
-    if len(bounds) == 1:
-        return [fn(0, n)]
-    if _blas is None:
-        _blas = ThreadpoolController()
-    pool = _pool(THREADS)
-    with _blas.limit(limits=1, user_api="blas"):
-        futures = [pool.submit(fn, lo, hi) for lo, hi in bounds]
-        return [f.result() for f in futures]

@@ -1,4 +1,5 @@
-"""Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction and L2 weight decay.
+"""Adam (Kingma & Ba, 2015, Algorithm 1) with bias correction, with L2 weight decay
+(:class:`Adam`) or decoupled weight decay (:class:`AdamW`, Loshchilov & Hutter, 2019).
 
 PyTorch's ``torch.optim.Adam`` equations (amsgrad off), for a parameter p with gradient
 g, learning rate lr, betas (b1, b2), eps and weight decay wd; t counts this parameter's
@@ -14,6 +15,14 @@ steps from 1:
 As in PyTorch the last line is computed as
 ``p <- p - (lr / (1 - b1**t)) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)``, which is the same
 number up to rounding and folds the bias corrections into scalars.
+
+AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019,
+Algorithm 2, line 12, with the schedule multiplier folded into lr, as PyTorch's
+``torch.optim.AdamW``) decays the weight *outside* the adaptive step, so the decay is not
+divided by sqrt(v_hat):
+
+    p     <- p - lr * wd * p              (first, with the gradient left unchanged)
+    then the Adam lines above with wd = 0 (default wd = 0.01)
 """
 
 from __future__ import annotations
@@ -52,16 +61,37 @@ class Adam(Optimizer):
         return out
 
     def _update(self, data: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(data), exp_avg_sq=np.zeros_like(data))
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        wd = group["weight_decay"]
         g = grad + wd * data if wd != 0 else grad               # g <- g + wd * p
-        m *= b1                                                 # m <- b1 m + (1 - b1) g
-        m += (1 - b1) * g
-        v *= b2                                                 # v <- b2 v + (1 - b2) g^2
-        v += (1 - b2) * (g * g)
-        step_size = lr / (1 - b1**t)                            # lr / (1 - b1^t)
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + eps          # sqrt(v_hat) + eps
-        data -= step_size * m / denom                           # p <- p - lr m_hat / (...)
+        adam_step(data, g, state, group)
+
+
+def adam_step(data: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+    """Adam's moments and bias-corrected step for gradient ``g``, in place (module docstring)."""
+    lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+    if not state:
+        state.update(step=0, exp_avg=np.zeros_like(data), exp_avg_sq=np.zeros_like(data))
+    state["step"] += 1
+    t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+    m *= b1                                                     # m <- b1 m + (1 - b1) g
+    m += (1 - b1) * g
+    v *= b2                                                     # v <- b2 v + (1 - b2) g^2
+    v += (1 - b2) * (g * g)
+    step_size = lr / (1 - b1**t)                                # lr / (1 - b1^t)
+    denom = np.sqrt(v) / math.sqrt(1 - b2**t) + eps              # sqrt(v_hat) + eps
+    data -= step_size * m / denom                               # p <- p - lr m_hat / (...)
+
+
+class AdamW(Adam):
+    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)``:
+    Adam with decoupled weight decay (module docstring); the same state as :class:`Adam`."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _update(self, data: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        lr, wd = group["lr"], group["weight_decay"]
+        if wd != 0:
+            data *= 1 - lr * wd                                 # p <- p - lr wd p (decoupled)
+        adam_step(data, grad, state, group)

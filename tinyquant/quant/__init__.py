@@ -8,12 +8,17 @@
 * :mod:`~tinyquant.quant.schedules` -- every scheduled STE parameter, and its callback
 * :mod:`~tinyquant.quant.clipping`, :mod:`~tinyquant.quant.regimes`,
   :mod:`~tinyquant.quant.diagnostics`, :mod:`~tinyquant.quant.config` -- quantized training
+* :mod:`~tinyquant.quant.functional` -- the pure NumPy math (sign, Q_w/Q_a, LSQ, optimal steps,
+  SQNR, the truncated-Gaussian scale), written once; the sandbox ``toy_problems`` imports it
+
+Citations such as "seed 003, eq. 6" or "TTQ eq. 8" resolve in the repository's ``REFERENCES.md``.
 """
 
 from .base import Quantizer
 from .binary import XNOR, BinaryConnect, StochasticBinary
 from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer, list_quantizers
 from .rounding import deterministic_round, stochastic_round
+from .sign_activation import SignActivation
 from .ste import STE, STES, get_ste, list_stes, staircase_derivative, ste_table
 from .ternary import (
     TTQ,
@@ -35,7 +40,7 @@ from .uniform import (
 
 __all__ = [
     "ACTIVATION_QUANTIZERS", "BinaryConnect", "DeterministicRounding", "DoReFa", "DoReFaActivation",
-    "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "StochasticBinary",
+    "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "SignActivation", "StochasticBinary",
     "StochasticRounding", "TTQ", "TWN", "TruncatedGaussianTernary", "UniQ", "UniQActivation",
     "XNOR", "deterministic_round", "get_quantizer", "get_ste", "list_quantizers", "list_stes",
     "staircase_derivative", "ste_table", "stochastic_round", "truncated_gaussian_scale",

@@ -19,11 +19,7 @@ import numpy as np
 from ..autograd import Function
 from ..rng import as_generator
 from .base import Quantizer, check_tensor
-
-
-def sign(x: np.ndarray) -> np.ndarray:
-    """sign with sign(0) = +1, in x's dtype."""
-    return np.where(x >= 0, 1, -1).astype(x.dtype)
+from .functional import sign
 
 
 class SignFunction(Function):

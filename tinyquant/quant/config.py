@@ -35,6 +35,7 @@ from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, Quant
 from .registry import get_quantizer
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
+from .sign_activation import replace_relus
 
 def weight_quantizer_factory(quant: QuantConfig, seed: int = 0):
     """``layer -> Quantizer`` for ``quant.quantizer`` (None for "none"); each stochastic
@@ -72,6 +73,8 @@ def activation_quantizer_factory(quant: QuantConfig):
     kwargs = {"bits": quant.act_bits}
     if name == "uniq_activation":
         kwargs["step_init"] = quant.step_init
+    if name == "sign_activation" and quant.act_ste is not None:
+        kwargs["ste"] = quant.act_ste
     get_quantizer(name, **kwargs)
     return lambda layer: get_quantizer(name, **kwargs)
 
@@ -144,6 +147,8 @@ def configure_quantization(model, quant: QuantConfig, *, seed: int = 0, out=None
                         f"{type(quant).__name__}")
     callbacks, regime, groups = [], None, None
     wq, aq = weight_quantizer_factory(quant, seed), activation_quantizer_factory(quant)
+    if quant.activation_quantizer_name() == "sign_activation":
+        replace_relus(model)    # sign(ReLU(x)) = +1 always: sign is the activation (BinaryNet)
     diagnostics_path = Path("out" if out is None else out) / "diagnostics.json"
 
     if quant.regime in ("r", "sr"):

@@ -5,13 +5,15 @@
   (seed 002, Figs. 4 and 5(b, c); for binary weights the level is the sign).
 * :class:`LatentDistance` -- per layer, mean |w_b − w_r| = (1/d)·‖Q(w_r) − w_r‖₁ (seed 002, Fig. 7).
 * :class:`QuantizerTrace` -- per quantizer with a step size: the step Δ, the standard
-  deviation of its input and the SQNR = 10·log10(E[x²] / E[(x − Q(x))²]) dB
-  (seed 003, Fig. 4), recorded every ``every`` steps.
+  deviation of its input and the SQNR = 10·log10(Var(x) / E[(x − Q(x))²]) dB
+  (seed 003, Fig. 4; Var as in its Table 1), recorded every ``every`` steps.
 * :class:`GradientMagnitude` -- per layer, the mean |∂L/∂w| of the latent weights after
   each backward pass, averaged per epoch (seed 004, Fig. 4).
 
 Each keeps its records in ``history`` (plain lists, ready to plot) and saves them in
-checkpoints (``state_dict``).
+checkpoints (``state_dict``), with whatever else it needs to continue exactly after a resume
+(:class:`ChangedLevels` its levels at initialization, so "since init" still counts from the
+original start; :class:`GradientMagnitude` its running sums).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..autograd import no_grad
 from ..nn.layers import quantizable_layers
 from ..tensor import Tensor
 from ..train.callbacks import Callback
+from .functional import empirical_sqnr_db, sign
 
 
 def quantized_layers(model) -> list[tuple[str, object]]:
@@ -38,12 +41,7 @@ def level_codes(layer) -> np.ndarray:
     return layer.weight_quantizer.codes(layer.weight.data)
 
 
-def sqnr_db(x: np.ndarray, q: np.ndarray) -> float:
-    """10·log10(E[x²] / E[(x − q)²]) in dB (inf when q = x exactly)."""
-    noise = float(np.mean((np.asarray(x, np.float64) - q) ** 2))
-    signal = float(np.mean(np.asarray(x, np.float64) ** 2))
-    return float("inf") if noise == 0 else 10 * np.log10(signal / noise)
-
+sqnr_db = empirical_sqnr_db   # 10·log10(Var(x)/E[(x − q)²]) dB, seed 003's Table 1 definition
 
 class _Recorder(Callback):
     history: dict
@@ -52,8 +50,16 @@ class _Recorder(Callback):
         return {"history": np.asarray(json.dumps(self.history))}
 
     def load_state_dict(self, state):
-        if "history" in state:
-            self.history = json.loads(str(state["history"]))
+        name = f"{type(self).__name__}.load_state_dict"
+        if "history" not in state:
+            raise ValueError(f"{name}: the state has no 'history' (keys {sorted(state)})")
+        try:
+            history = json.loads(str(state["history"]))
+        except ValueError as err:
+            raise ValueError(f"{name}: 'history' is not JSON ({err})") from None
+        if not isinstance(history, dict) or set(history) != set(self.history):
+            raise ValueError(f"{name}: 'history' must be a dict with keys {sorted(self.history)}")
+        self.history = history
 
 
 class ChangedLevels(_Recorder):
@@ -71,15 +77,31 @@ class ChangedLevels(_Recorder):
 
     def _codes(self, trainer):
         if self.layers is not None and self.binary:
-            return {name: np.where(layer.weight.data >= 0, 1, -1) for name, layer in self.layers}
+            return {name: sign(layer.weight.data) for name, layer in self.layers}
         if self.layers is not None:
             return {name: np.round(layer.weight.data / self.delta).astype(np.int64)
                     for name, layer in self.layers}
         return {name: level_codes(layer) for name, layer in quantized_layers(trainer.model)}
 
     def on_train_begin(self, trainer):
-        self._init = self._codes(trainer)
-        self._last = {k: v.copy() for k, v in self._init.items()}
+        if not self._init:   # kept across a resume (load_state_dict) or a second fit()
+            self._init = self._codes(trainer)
+            self._last = {k: v.copy() for k, v in self._init.items()}
+
+    def state_dict(self):
+        state = super().state_dict()
+        state.update({f"init/{k}": v for k, v in self._init.items()})
+        state.update({f"last/{k}": v for k, v in self._last.items()})
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        init = {k[5:]: np.asarray(v) for k, v in state.items() if k.startswith("init/")}
+        last = {k[5:]: np.asarray(v) for k, v in state.items() if k.startswith("last/")}
+        if set(init) != set(last) or any(init[k].shape != last[k].shape for k in init):
+            raise ValueError("ChangedLevels.load_state_dict: 'init/' and 'last/' levels must "
+                             "name the same layers with the same shapes")
+        self._init, self._last = init, last
 
     def on_epoch_end(self, trainer, epoch, logs):
         codes = self._codes(trainer)
@@ -165,6 +187,19 @@ class GradientMagnitude(_Recorder):
     def __init__(self):
         self.history = {"epoch": [], "mean_abs_grad": {}}
         self._sums, self._count = {}, 0
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["running"] = np.asarray(json.dumps({"sums": self._sums, "count": self._count}))
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        try:
+            running = json.loads(str(state["running"]))
+            self._sums, self._count = dict(running["sums"]), int(running["count"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"GradientMagnitude.load_state_dict: bad 'running' ({err})") from None
 
     def on_step_end(self, trainer):
         for name, layer in quantized_layers(trainer.model):

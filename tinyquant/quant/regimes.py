@@ -32,6 +32,7 @@ from ..optim import constant_then, cosine
 from ..tensor import Tensor
 from ..train.callbacks import Callback
 from ..train.trainer import Regime, StandardRegime
+from .functional import sign
 from .rounding import deterministic_round, stochastic_round
 
 
@@ -55,7 +56,7 @@ def binary_round(w, delta: float, rng=None):
     E[Q(w)] = w on [−Δ, Δ] (eq. 5 on the binary grid).
     """
     if rng is None:
-        return np.where(w >= 0, delta, -delta).astype(w.dtype)
+        return (delta * sign(w)).astype(w.dtype)
     p = np.clip((w / delta + 1) / 2, 0, 1)
     return np.where(rng.random(w.shape) < p, delta, -delta).astype(w.dtype)
 
@@ -98,6 +99,17 @@ class RoundingRegime(Regime):
         if not self._started:
             self.round_params(trainer.rng)
             self._started = True
+
+    def state_dict(self):
+        """Whether the weights were rounded at the start: a resumed run must not round them
+        again (that would draw from ``trainer.rng`` and move the weights)."""
+        return {"started": np.asarray(self._started)}
+
+    def load_state_dict(self, state):
+        if set(state) != {"started"} or np.asarray(state["started"]).dtype != bool:
+            raise ValueError(f"RoundingRegime.load_state_dict: expected one boolean 'started', "
+                             f"got keys {sorted(state)}")
+        self._started = bool(state["started"])
 
     def step(self, trainer, x, y):
         self.on_train_begin(trainer)   # no-op once started; covers use without Trainer.fit

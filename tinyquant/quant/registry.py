@@ -16,12 +16,14 @@ ValueError listing the available ones. ``list_quantizers()`` describes them all.
     dorefa / dorefa_activation    either      2^k levels in [−1, 1] / [0, 1]      seed 003 eq 2
     deterministic_round           weights     ΔZ, Qd                              seed 002 eq 3
     stochastic_round              weights     ΔZ, Qs                              seed 002 eq 5
+    sign_activation               activations {−1, +1} (or ±K), sign(0) = +1      BinaryNet, XNOR-Net
 """
 
 from __future__ import annotations
 
 from .base import Quantizer
 from .binary import XNOR, BinaryConnect, StochasticBinary
+from .sign_activation import SignActivation
 from .ternary import TTQ, TWN, TruncatedGaussianTernary
 from .uniform import (
     LSQ,
@@ -40,9 +42,10 @@ QUANTIZERS: dict[str, type[Quantizer]] = {
                 UniQActivation, LSQ, LSQActivation, DoReFa, DoReFaActivation,
                 DeterministicRounding, StochasticRounding)
 }
+QUANTIZERS[SignActivation.name] = SignActivation
 
 #: quantizers meant for activations (the others quantize weights)
-ACTIVATION_QUANTIZERS = ("uniq_activation", "lsq_activation", "dorefa_activation")
+ACTIVATION_QUANTIZERS = ("uniq_activation", "lsq_activation", "dorefa_activation", "sign_activation")
 
 
 def get_quantizer(name: str, **kwargs) -> Quantizer:

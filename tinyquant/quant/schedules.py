@@ -15,6 +15,10 @@ training and after every optimizer step, so a schedule is a pure function of pro
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+
 from ..train.callbacks import Callback
 from .ste import STE
 
@@ -84,3 +88,16 @@ class STEScheduler(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         self.history.append((trainer.global_step, self._apply(trainer)))
+
+    def state_dict(self):
+        """The history (the STEs' parameters follow ``trainer.progress``, which is saved)."""
+        return {"history": np.asarray(json.dumps(self.history))}
+
+    def load_state_dict(self, state):
+        try:
+            history = json.loads(str(state["history"]))
+        except (KeyError, ValueError) as err:
+            raise ValueError(f"STEScheduler.load_state_dict: bad 'history' ({err})") from None
+        if not isinstance(history, list):
+            raise ValueError("STEScheduler.load_state_dict: 'history' must be a list")
+        self.history = [tuple(item) for item in history]

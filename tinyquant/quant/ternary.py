@@ -14,14 +14,20 @@ Every ternarizer outputs values in {−a, 0, +b}; thresholds decide which weight
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
-from scipy.special import erfcx
 
 from ..autograd import Function
 from .base import Quantizer, check_tensor, scalar_parameter
+from .functional import (  # noqa: F401 - inverse_mills_ratio is re-exported
+    clip_threshold,
+    clip_threshold_grad,
+    inverse_mills_ratio,
+    ternarize,
+    truncated_gaussian_scale,
+    truncated_gaussian_scale_grad,
+)
 
 # ---------------------------------------------------------------------- TWN
 
@@ -32,11 +38,11 @@ class TWNFunction(Function):
     @staticmethod
     def forward(ctx, w, ste=None, ratio=0.7):
         delta = ratio * np.mean(np.abs(w))                       # TWN eq. 11
-        mask = np.abs(w) > delta
-        alpha = np.mean(np.abs(w)[mask]) if mask.any() else 0.0  # TWN eq. 9
+        tern = ternarize(w, delta)
+        alpha = np.mean(np.abs(w)[tern != 0]) if tern.any() else 0.0  # TWN eq. 9
         ctx.save_for_backward(w)
         ctx.ste = ste
-        return (alpha * np.sign(w) * mask).astype(w.dtype)
+        return (alpha * tern).astype(w.dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,8 +81,8 @@ class TTQFunction(Function):
 
     @staticmethod
     def forward(ctx, w, w_p, w_n, t=0.05, ste=None):
-        delta = t * np.max(np.abs(w))
-        pos, neg = w > delta, w < -delta
+        tern = ternarize(w, t * np.max(np.abs(w)))
+        pos, neg = tern > 0, tern < 0
         ctx.save_for_backward(w, pos, neg, w_p, w_n)
         ctx.ste = ste
         return (w_p * pos - w_n * neg).astype(w.dtype)
@@ -129,38 +135,6 @@ class TTQ(Quantizer):
 # -------------------------------------------- seed 001: truncated Gaussian
 
 
-def inverse_mills_ratio(a):
-    """λ(a) = φ(a) / (1 − Φ(a)), the mean of a standard normal truncated to [a, ∞).
-
-    Computed as √(2/π) / erfcx(a/√2) (erfcx(z) = e^{z²}·erfc(z) and 1 − Φ(a) =
-    erfc(a/√2)/2), which is finite and accurate for every a: the naive quotient divides
-    two numbers that underflow to 0 near a ≈ 38 (and 1 − Φ(a) computed as 1 − cdf is
-    already 0 for a > 8.3, giving inf).
-    """
-    return math.sqrt(2 / math.pi) / erfcx(np.asarray(a, dtype=float) / math.sqrt(2))
-
-
-def truncated_gaussian_scale(mu, sigma, delta):
-    """S(μ, σ, δ) = μ + σ·φ(δ/σ)/(1 − Φ(δ/σ))  (seed 001, eqs. 7 and 10), δ already clipped.
-
-    The mean of N(μ, σ²) truncated to [μ + δ, ∞): the centroid of the weights that
-    ternarize to +1 (eq. 4). Stable for δ/σ up to (and beyond) 40.
-    """
-    return mu + sigma * inverse_mills_ratio(np.asarray(delta) / sigma)
-
-
-def truncated_gaussian_scale_grad(mu, sigma, delta):
-    """∂S/∂δ = λ(α)·(λ(α) − α), α = δ/σ  (derived: d/dδ [σ·λ(δ/σ)] = λ'(α) and λ' = λ(λ − α)).
-
-    Positive for every α (λ(α) > α). As α → ∞, λ(α) = α + 1/α − 2/α³ + …, so
-    λ − α ≈ 1/α → 0 but ∂S/∂δ = λ(λ − α) = 1 − 1/α² + … → 1: far in the tail the
-    centroid moves one-for-one with the threshold.
-    """
-    a = np.asarray(delta, dtype=float) / sigma
-    lam = inverse_mills_ratio(a)
-    return lam * (lam - a)
-
-
 class TruncatedGaussianTernaryFunction(Function):
     """Seed 001: ŵ = S(μ, σ, δ_c)·Tern(w, μ, δ_c), δ_c = hardtanh(|δ|, 0, 3σ) (eqs. 9–11).
 
@@ -176,9 +150,9 @@ class TruncatedGaussianTernaryFunction(Function):
     def forward(ctx, w, delta, correctness=True, ste=None, ddof=1):
         mu = np.mean(w, dtype=np.float64)
         sigma = max(float(np.std(w, ddof=ddof if w.size > ddof else 0, dtype=np.float64)), 1e-30)
-        dc = np.clip(np.abs(delta), 0.0, 3 * sigma)                      # eq. 9
+        dc = clip_threshold(delta, sigma)                                # eq. 9
         S = truncated_gaussian_scale(mu, sigma, dc)                      # eq. 10
-        tern = (w > mu + dc).astype(w.dtype) - (w < mu - dc)            # eq. 11
+        tern = ternarize(w, dc, mu)                                     # eq. 11
         ctx.save_for_backward(w, delta, tern)
         ctx.S, ctx.sigma, ctx.dc, ctx.mu = float(S), sigma, float(dc), mu
         ctx.correctness, ctx.ste = correctness, ste
@@ -189,9 +163,8 @@ class TruncatedGaussianTernaryFunction(Function):
         w, delta, tern = ctx.saved
         surrogate = ctx.ste.dF(w)
         dw = grad * surrogate if ctx.correctness else grad * ctx.S * surrogate   # eq. 15
-        inside = 0 < np.abs(delta) < 3 * ctx.sigma
         ddelta = (np.sum(grad * tern) * truncated_gaussian_scale_grad(ctx.mu, ctx.sigma, ctx.dc)
-                  * np.sign(delta) * inside)
+                  * clip_threshold_grad(delta, ctx.sigma))                # eq. 8
         return dw, ddelta
 
 

@@ -11,7 +11,7 @@ unspecified, and ties have probability zero for continuous inputs).
   ⌈log₂N⌉ bits with ±1 digits, which gives odd integers only: N must be *even*. An odd N
   (whose grid would contain 0) raises a ValueError; use ``bits`` (N = 2^bits) or an even
   ``levels``. Learned Δ with the gradient of eq. 6; Δ initialized to Δᵤ(N)·std(w) (eq. 9),
-  Δᵤ from the MSE-optimal step-size solver ``toy_problems.step_size.optimal_step_size``.
+  Δᵤ from the MSE-optimal step-size solver :func:`.functional.optimal_unit_step`.
 * ``uniq_activation``  Q_a(x) = ⌊clip_N(x/Δ)⌉·Δ (eq. 5), levels 0, Δ, …, (N − 1)Δ;
   Δ initialized to Δᵤ_a(N)·√(2E[x²]) (eq. 10), the maximum over the first ``init_batches``.
 * ``lsq``, ``lsq_activation``  LSQ (Esser et al. 2019): Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s,
@@ -34,17 +34,11 @@ import numpy as np
 
 from ..autograd import Function
 from ..rng import as_generator
+from . import functional as F
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
+from .functional import optimal_unit_step  # noqa: F401 - re-exported (seed 003, eqs. 7–10)
 from .rounding import deterministic_round, stochastic_round
 from .ste import staircase_derivative
-
-
-def optimal_unit_step(levels: int, signal: str) -> float:
-    """Δᵤ(N): the MSE-optimal step for a unit-variance Gaussian (seed 003, eqs. 7–8, Table 1),
-    from the theory sandbox's solver (never a hard-coded table)."""
-    from toy_problems.step_size import optimal_step_size
-
-    return float(optimal_step_size(levels, distribution="gaussian", signal=signal))
 
 
 STEP_INITS = ("optimal", "lsq")
@@ -72,7 +66,7 @@ def check_step_init(owner: str, step_init):
 def lsq_unit_step(x, qp: int) -> float:
     """LSQ's step initialization 2·E|x|/√Q_P (seed 003, §5.3: Q_P = 2^b − 1 for activations,
     2^(b−1) − 1 for weights)."""
-    return 2 * float(np.mean(np.abs(x), dtype=np.float64)) / math.sqrt(qp)
+    return float(F.lsq_init_step(np.mean(np.abs(x), dtype=np.float64), qp))
 
 
 def symmetric_levels(owner: str, bits=None, levels=None) -> int:
@@ -109,12 +103,10 @@ class UniQWeightFunction(Function):
 
     @staticmethod
     def forward(ctx, x, step, levels=2, ste=None):
-        n1 = levels - 1
-        alpha = step * n1 / 2
-        r = np.round(np.clip((x + alpha) / step, 0, n1))                 # ⌊clip_N(·)⌉
+        r = F.weight_index(x, step, levels)                              # ⌊clip_N(·)⌉
         ctx.save_for_backward(x, step, r)
         ctx.levels, ctx.ste = levels, ste
-        return (r * step - alpha).astype(x.dtype)
+        return F.weight_level(r, step, levels).astype(x.dtype)          # eq. 3
 
     @staticmethod
     def backward(ctx, grad):
@@ -173,8 +165,8 @@ class UniQ(Quantizer):
         return self.step.data * (self.num_levels - 1) / 2            # α, the largest level
 
     def codes(self, w):
-        n1, step = self.num_levels - 1, float(self.step.data)
-        return 2 * np.round(np.clip((np.asarray(w) + step * n1 / 2) / step, 0, n1)).astype(np.int64) - n1
+        k = F.weight_index(np.asarray(w), self.step.data, self.num_levels).astype(np.int64)
+        return 2 * k - (self.num_levels - 1)                            # q̂_w, eq. 4
 
     def extra_repr(self):
         return f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
@@ -190,7 +182,7 @@ class UniQActivationFunction(Function):
 
     @staticmethod
     def forward(ctx, x, step, levels=2, ste=None):
-        r = np.round(np.clip(x / step, 0, levels - 1))
+        r = F.activation_index(x, step, levels)
         ctx.save_for_backward(x, step, r)
         ctx.levels, ctx.ste = levels, ste
         return (r * step).astype(x.dtype)
@@ -252,7 +244,7 @@ class UniQActivation(Quantizer):
         return self.step.data * (self.num_levels - 1)
 
     def codes(self, x):
-        return np.round(np.clip(np.asarray(x) / self.step.data, 0, self.num_levels - 1)).astype(np.int64)
+        return F.activation_index(np.asarray(x), self.step.data, self.num_levels).astype(np.int64)
 
 
 # ------------------------------------------------------------------- LSQ
@@ -269,7 +261,7 @@ class LSQFunction(Function):
     @staticmethod
     def forward(ctx, x, s, qn=1, qp=1, grad_scale=1.0):
         v = x / s
-        r = np.round(np.clip(v, -qn, qp))
+        r = F.lsq_index(x, s, qn, qp)
         ctx.save_for_backward(v, r)
         ctx.qn, ctx.qp, ctx.grad_scale = qn, qp, grad_scale
         return (r * s).astype(x.dtype)
@@ -295,7 +287,7 @@ class LSQ(Quantizer):
         super().__init__(None)
         self.signed = bool(signed)
         bits = check_bits(self.name if signed else "lsq_activation", bits, 2 if signed else 1)
-        self.qn, self.qp = (2 ** (bits - 1), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        self.qn, self.qp = F.lsq_bounds(bits, self.signed)
         self.num_levels = self.qn + self.qp + 1
         self.s = scalar_parameter(1.0)
 
@@ -314,7 +306,7 @@ class LSQ(Quantizer):
         return self.s.data * max(self.qn, self.qp)
 
     def codes(self, x):
-        return np.round(np.clip(np.asarray(x) / self.s.data, -self.qn, self.qp)).astype(np.int64)
+        return F.lsq_index(np.asarray(x), self.s.data, self.qn, self.qp).astype(np.int64)
 
 
 class LSQActivation(LSQ):

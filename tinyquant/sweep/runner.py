@@ -41,13 +41,14 @@ def default_out(study: Study) -> Path:
 
 def _limit_blas_threads(threads: int) -> None:
     """Worker initializer: share the cores between workers instead of oversubscribing —
-    BLAS's threads and the convolution's batch threads (tinyquant.nn.parallel) alike."""
+    BLAS's threads and the convolution's batch threads (its default ConvRuntime) alike."""
     from threadpoolctl import threadpool_limits
 
     from ..nn import parallel
 
     threadpool_limits(limits=threads)
-    parallel.THREADS = min(parallel.THREADS, threads)
+    runtime = parallel.default_runtime()
+    runtime.threads = min(runtime.threads, threads)
 
 
 def execute_run(config: dict, run_dir: str) -> dict:
@@ -108,12 +109,14 @@ def _open_executor(workers: int, scheduler: str | None):
 
 
 def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None = None,
-              executor: Executor | None = None, echo=print) -> SweepResult:
+              executor: Executor | None = None, echo=print,
+              progress: bool = False) -> SweepResult:
     """Run every run of ``study`` not yet in ``<out>/records.jsonl``; return a SweepResult.
 
     ``workers`` local processes (default 2), or the Dask scheduler at ``scheduler``, or a
     ready ``executor`` that the caller owns (it is not shut down here). A run that raises is
-    reported in ``result.failed`` and the others carry on; ``echo`` prints progress.
+    reported in ``result.failed`` and the others carry on; ``echo`` prints progress, one line
+    per finished run (through a tqdm bar over the runs with ``progress=True``).
 
     Local workers are *spawned* (fresh interpreters, safe next to threads such as a Jupyter
     kernel's or a Dask client's), so a script that calls ``run_sweep`` needs the
@@ -139,6 +142,20 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
     pool, close = (executor, lambda wait: None) if executor is not None else \
         _open_executor(workers, scheduler)
     futures = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=study.name, unit="run")
+
+    def finished(line: str) -> None:
+        """A finished run's line (above the progress bar, if any)."""
+        if bar is None:
+            echo(line)
+            return
+        bar.write(line) if echo is print else echo(line)
+        bar.update(1)
+
     try:
         for run in todo:
             futures[pool.submit(execute_run, run.config, str(out / "runs" / run.run_id))] = run
@@ -150,7 +167,7 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
                 result.failed[run.run_id] = f"{type(error).__name__}: {error}"
                 if isinstance(error, BrokenProcessPool):
                     result.failed[run.run_id] += BROKEN_POOL_HINT
-                echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
+                finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
                      f"({result.failed[run.run_id]})")
                 continue
             history = outcome["history"]
@@ -162,13 +179,16 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
             })
             result.executed.append(run.run_id)
             value = history[-1].get(study.metric, float("nan"))
-            echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
+            finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
                  f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
     except BaseException:
         for future in futures:
             future.cancel()
         close(False)
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     close(True)
     if result.failed:
         echo(f"{len(result.failed)} run(s) failed; rerun the sweep to retry them")

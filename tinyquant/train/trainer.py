@@ -8,10 +8,12 @@ without a second training loop. :class:`StandardRegime` is plain backprop + one 
 Reproducibility: the model is initialized by its own seeded Generator; the loaders
 shuffle and augment from ``(seed, epoch)``; everything else random in training (e.g.
 stochastic rounding) draws from ``trainer.rng``, a child stream of ``seed``
-(:func:`tinyquant.rng.derived_generator`) independent of the model's. A checkpoint holds the model, the
-optimizer, the schedule position, ``trainer.rng``'s state, every stateful callback, the
-epoch and the history, so that resuming after epoch k gives bit-identical parameters
-to an uninterrupted run.
+(:func:`tinyquant.rng.derived_generator`) independent of the model's. A checkpoint holds the
+model, the optimizer, the schedule position, the loader's position, the state of
+``trainer.rng`` and of every Generator inside the model (stochastic quantizers'), the
+regime's and every stateful callback's state (named ``regime`` and ``callback/<Class>``),
+the epoch and the history, so that resuming after epoch k gives bit-identical parameters
+to an uninterrupted run (tests/reliability/test_exact_resume.py kills a real process).
 """
 
 from __future__ import annotations
@@ -28,18 +30,9 @@ from ..ops import cross_entropy
 from ..rng import TRAINER_STREAM, derived_generator
 from ..tensor import Tensor
 from .callbacks import Callback
-from .checkpoint import load_checkpoint, save_checkpoint, split_prefix, with_prefix
-
-
-def _state_names(callbacks) -> list[str]:
-    """Stable checkpoint names: the class name, ``.1``, ``.2`` ... for further instances."""
-    names, seen = [], {}
-    for cb in callbacks:
-        base = type(cb).__name__
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        names.append(base if count == 0 else f"{base}.{count}")
-    return names
+from .checkpoint import (CheckpointError, check_trainer_state, load_checkpoint,
+                         remove_stale_temporaries, save_checkpoint, split_prefix, with_prefix)
+from .streams import generator_state, generator_states, load_generator_states, set_generator_state
 
 
 class NonFiniteLossError(ValueError):
@@ -118,7 +111,6 @@ class Trainer:
         self.train_loader, self.test_loader, self.val_loader = train_loader, test_loader, val_loader
         self.epochs, self.scheduler = int(epochs), scheduler
         self.callbacks = list(callbacks)
-        self.callback_names = _state_names(self.callbacks)
         self.regime = regime if regime is not None else StandardRegime()
         self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
         self.best_epoch, self.best_val_accuracy, self.best_val_loss = 0, -1.0, float("inf")
@@ -160,6 +152,8 @@ class Trainer:
     # ------------------------------------------------------------- training
     def fit(self) -> list[dict]:
         """Train from the current epoch to ``epochs``; return the history."""
+        if self.checkpoint_path is not None:   # left by a write that was killed
+            remove_stale_temporaries(self.checkpoint_path)
         self.regime.on_train_begin(self)   # before the callbacks: they see its start state
         self._call("on_train_begin")
         for epoch in range(self.epoch, self.epochs):
@@ -239,14 +233,31 @@ class Trainer:
         return {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
 
     # ---------------------------------------------------------- checkpoints
+    def _stateful(self) -> list[tuple[str, object]]:
+        """(stable name, object) of the regime and every callback (their ``state_dict`` is
+        part of their interface, empty by default): a callback is named by its class, with
+        ``.1``, ``.2`` ... only among callbacks of the same class, so that adding another kind
+        of callback does not rename the others' state."""
+        named, seen = [("regime", self.regime)], {}
+        for cb in self.callbacks:
+            kind = type(cb).__name__
+            count = seen.get(kind, 0)
+            seen[kind] = count + 1
+            named.append((f"callback/{kind}" + (f".{count}" if count else ""), cb))
+        return named
+
+    @property
+    def callback_names(self) -> list[str]:
+        """The callbacks' checkpoint names, in order (``Counter``, ``Counter.1``, ...)."""
+        return [name.split("/", 1)[1] for name, _ in self._stateful()[1:]]
+
     def state_dict(self) -> dict[str, np.ndarray]:
         state = with_prefix(self.model.state_dict(), "model")
         state.update(with_prefix(self.optimizer.state_dict(), "optimizer"))
         if self.scheduler is not None:
             state.update(with_prefix(self.scheduler.state_dict(), "scheduler"))
-        for name, cb in zip(self.callback_names, self.callbacks):
-            state.update(with_prefix(cb.state_dict(), f"callback/{name}"))
-        state.update(with_prefix(self.regime.state_dict(), "regime"))
+        for name, obj in self._stateful():
+            state.update(with_prefix(obj.state_dict(), name))
         if self.best_state is not None:
             state.update(with_prefix(self.best_state, "best/model"))
             state["trainer/best_epoch"] = np.asarray(self.best_epoch)
@@ -254,39 +265,49 @@ class Trainer:
             state["trainer/best_val_loss"] = np.asarray(self.best_val_loss)
         for key, value in self.metadata.items():
             state[key] = np.asarray(value)
+        state.update(with_prefix(generator_states(self.model), "streams"))
+        if hasattr(self.train_loader, "state_dict"):
+            state.update(with_prefix(self.train_loader.state_dict(), "loader"))
         state["trainer/epoch"] = np.asarray(self.epoch)
         state["trainer/global_step"] = np.asarray(self.global_step)
-        state["trainer/rng"] = np.asarray(json.dumps(self.rng.bit_generator.state))
+        state["trainer/rng"] = generator_state(self.rng)
         state["trainer/history"] = np.asarray(json.dumps(self.history))
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`state_dict` output; a checkpoint that does not fit this trainer
+        (its epoch, step count or history inconsistent, its streams missing) raises a
+        ValueError before anything of the trainer's own counters changes."""
+        epoch, global_step, history = check_trainer_state(state, self.epochs, self.steps_per_epoch)
         self.model.load_state_dict(split_prefix(state, "model"))
         self.optimizer.load_state_dict(split_prefix(state, "optimizer"))
         if self.scheduler is not None:
             self.scheduler.load_state_dict(split_prefix(state, "scheduler"))
-        for name, cb in zip(self.callback_names, self.callbacks):
-            saved = split_prefix(state, f"callback/{name}")
-            if saved:
-                cb.load_state_dict(saved)
-        saved = split_prefix(state, "regime")
-        if saved:
-            self.regime.load_state_dict(saved)
+        for name, obj in self._stateful():
+            obj.load_state_dict(split_prefix(state, name))
         best = split_prefix(state, "best/model")
         if best:
             self.best_state = best
             self.best_epoch = int(state["trainer/best_epoch"])
             self.best_val_accuracy = float(state["trainer/best_val_accuracy"])
             self.best_val_loss = float(state["trainer/best_val_loss"])
-        self.epoch = int(state["trainer/epoch"])
-        self.global_step = int(state["trainer/global_step"])
-        self.rng.bit_generator.state = json.loads(str(state["trainer/rng"]))
-        self.history = json.loads(str(state["trainer/history"]))
+        load_generator_states(self.model, split_prefix(state, "streams"))
+        loader = split_prefix(state, "loader")
+        if loader and hasattr(self.train_loader, "load_state_dict"):
+            self.train_loader.load_state_dict(loader)
+        self.epoch, self.global_step, self.history = epoch, global_step, history
+        set_generator_state(self.rng, state["trainer/rng"], "trainer/rng")
 
     def save(self, path) -> Path:
         """Write a checkpoint atomically (see :mod:`tinyquant.train.checkpoint`)."""
         return save_checkpoint(path, self.state_dict())
 
     def load(self, path) -> None:
-        """Restore a checkpoint; ``fit()`` then continues from the next epoch."""
-        self.load_state_dict(load_checkpoint(path))
+        """Restore a checkpoint; ``fit()`` then continues from the next epoch. Any mismatch
+        raises a :class:`CheckpointError` naming the file."""
+        state = load_checkpoint(path)
+        try:
+            self.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"checkpoint {str(path)!r} does not fit this run: "
+                                  f"{str(err).strip(chr(39))}") from None
