@@ -233,3 +233,9 @@ def test_list_prints_every_quantizer_and_ste(capsys):
     out = capsys.readouterr().out
     for name in list(QUANTIZERS) + list(STES):
         assert f"  {name} " in out, name
+
+
+def test_a_folder_with_only_the_config_of_a_run_that_never_finished_an_epoch_is_reused(tmp_path):
+    (tmp_path / "config.json").write_text(TrainConfig(epochs=7).to_json())
+    assert main(["train", "--out", str(tmp_path), *FAST]) == 0
+    assert TrainConfig.from_json((tmp_path / "config.json").read_text()).epochs == 1

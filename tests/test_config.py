@@ -98,3 +98,17 @@ def test_differences_list_every_changed_option():
 
 def test_step_init_given_as_a_number_is_stored_as_its_text():
     assert QuantConfig(quantizer="uniq", step_init=0.1).step_init == "0.1"
+
+
+def test_build_model_gives_the_runs_initial_weights_and_is_reachable_from_the_top_level():
+    import numpy as np
+
+    import tinyquant as tq
+    from tinyquant.run import build_run
+
+    config = tq.TrainConfig(model="mlp", seed=3)
+    run = build_run(config)
+    model = tq.build_model(config, run.data.input_shape, run.data.num_classes)
+    for (name, a), (_, b) in zip(model.state_dict().items(), run.model.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert tq.load_config is not None and tq.QuantConfig is QuantConfig

@@ -188,7 +188,9 @@ def prepare_out(config: TrainConfig, echo=print) -> bool:
     """Check and prepare ``config.out``; True when there is a checkpoint to resume."""
     out = Path(config.out)
     checkpoint = out / "checkpoint.npz"
-    held = [name for name in RUN_FILES if (out / name).exists()]
+    # a run is held once it has trained (a checkpoint, a history); a config.json alone is the
+    # trace of a run that stopped before its first epoch ended: nothing to lose
+    held = [name for name in ("checkpoint.npz", "history.json") if (out / name).exists()]
     if held and config.resume and checkpoint.exists():
         try:
             saved = load_config(checkpoint)
@@ -205,8 +207,8 @@ def prepare_out(config: TrainConfig, echo=print) -> bool:
     if held and not config.overwrite:
         raise ConfigError(f"--out {config.out}: the folder holds a run ({', '.join(held)}); "
                           f"expected --resume to continue it or --overwrite to replace it")
-    if held:
-        for name in held:
+    for name in RUN_FILES:
+        if (out / name).exists():
             (out / name).unlink()
     return False
 
