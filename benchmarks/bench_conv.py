@@ -188,6 +188,11 @@ def _layer_line(r) -> str:
 
 def torch_resnet20():
     """PyTorch ResNet-20 (He et al. 2016, CIFAR, option-A shortcuts), as tinyquant.nn.models builds it."""
+    return torch_resnet(3)
+
+
+def torch_resnet(n: int):
+    """PyTorch's CIFAR ResNet-(6n + 2), option-A shortcuts, as tinyquant.nn.models.ResNet(n) builds it."""
     nn, F = torch.nn, torch.nn.functional
 
     class Block(nn.Module):
@@ -207,14 +212,14 @@ def torch_resnet20():
                 short = F.pad(short, (0, 0, 0, 0, 0, self.extra))  # zero channels appended
             return F.relu(out + short)
 
-    class ResNet20(nn.Module):
+    class ResNetCifar(nn.Module):
         def __init__(self):
             super().__init__()
             self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(16)
             blocks, cin = [], 16
             for stage, cout in enumerate((16, 32, 64)):
-                for i in range(3):
+                for i in range(n):
                     blocks.append(Block(cin, cout, 2 if stage > 0 and i == 0 else 1))
                     cin = cout
             self.blocks = nn.Sequential(*blocks)
@@ -224,7 +229,7 @@ def torch_resnet20():
             out = self.blocks(F.relu(self.bn1(self.conv1(x))))
             return self.fc(out.mean(dim=(2, 3)))
 
-    return ResNet20()
+    return ResNetCifar()
 
 
 def resnet20_step_fns(rng):

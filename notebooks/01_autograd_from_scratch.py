@@ -31,10 +31,10 @@
 # 5. explain what a *straight-through estimator* (STE) is and why gradcheck must reject it;
 # 6. explain why numerical derivatives are taken in float64.
 #
-# Exercises are marked **Exercise**. Each ships a working reference solution marked
-# `# solution — try it yourself first`: delete the body, write your own, and run the check
-# cell below it. The checks compare your code with tinyquant or with a formula, so they fail
-# when your code is wrong.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import sys
@@ -149,19 +149,24 @@ plt.show()
 #
 # tinyquant sorts the graph with an *iterative* depth-first search
 # (`tinyquant.autograd.topological_order`): a recursive one would overflow Python's stack
-# on a graph a few thousand operations deep. Here is the order it finds for our graph
-# (`_node` is the internal record of the Function that produced a tensor):
+# on a graph a few thousand operations deep. Here is the order it finds for our graph: the
+# leaves are the input tensors themselves, every other entry is the graph's record of one
+# operation (its `function`, and its `output` tensor while anything still holds it — the graph
+# keeps only what a backward needs, so an intermediate nobody holds is freed):
 
 # %%
-for t in topological_order(tL):
-    made_by = "leaf (input)" if t.is_leaf else t._node.function.__name__
-    print(f"{made_by:>13}   value {t.data:g}")
+for entry in topological_order(tL):
+    if isinstance(entry, tq.Tensor):
+        made_by, value = "leaf (input)", entry.data
+    else:
+        made_by, value = entry.function.__name__, entry.output.data
+    print(f"{made_by:>13}   value {value:g}")
 
 # %% [markdown]
 # Every input appears before the operations that read it, and `L` comes last. The backward
 # pass visits this list from the bottom up.
 #
-# ## 3. Exercise 1 — a micro scalar autograd
+# ## 3. Exercise 1.1 — a micro scalar autograd
 #
 # Write a class `Value` that holds one float (`data`), its adjoint (`grad`, starting at 0),
 # and enough of a record of how it was made to backpropagate (micrograd's design: each
@@ -175,7 +180,6 @@ for t in topological_order(tL):
 # * **accumulates** into `grad` with `+=` (the check reuses a node).
 
 # %%
-# solution — try it yourself first
 import math
 
 
@@ -197,6 +201,7 @@ class Value:
         return other if isinstance(other, Value) else Value(other)
 
     def __add__(self, other):
+        ### BEGIN SOLUTION
         other = Value.lift(other)
         out = Value(self.data + other.data, (self, other), "+")
 
@@ -206,8 +211,10 @@ class Value:
 
         out._backward = _backward
         return out
+        ### END SOLUTION
 
     def __mul__(self, other):
+        ### BEGIN SOLUTION
         other = Value.lift(other)
         out = Value(self.data * other.data, (self, other), "*")
 
@@ -217,8 +224,10 @@ class Value:
 
         out._backward = _backward
         return out
+        ### END SOLUTION
 
     def __pow__(self, k):
+        ### BEGIN SOLUTION
         assert isinstance(k, (int, float)), "only a constant exponent"
         out = Value(self.data**k, (self,), f"**{k}")
 
@@ -227,8 +236,10 @@ class Value:
 
         out._backward = _backward
         return out
+        ### END SOLUTION
 
     def tanh(self):
+        ### BEGIN SOLUTION
         t = math.tanh(self.data)
         out = Value(t, (self,), "tanh")
 
@@ -237,8 +248,10 @@ class Value:
 
         out._backward = _backward
         return out
+        ### END SOLUTION
 
     def exp(self):
+        ### BEGIN SOLUTION
         out = Value(math.exp(self.data), (self,), "exp")
 
         def _backward():  # d exp(s)/ds = exp(s)
@@ -246,6 +259,7 @@ class Value:
 
         out._backward = _backward
         return out
+        ### END SOLUTION
 
     # everything else is built from the operations above
     def __neg__(self):
@@ -270,6 +284,7 @@ class Value:
         return Value.lift(other) / self
 
     def backward(self):
+        ### BEGIN SOLUTION
         # iterative DFS: a node is appended once all of its parents have been
         order, visited, stack = [], set(), [(self, False)]
         while stack:
@@ -283,6 +298,7 @@ class Value:
         self.grad = 1.0
         for node in reversed(order):
             node._backward()
+        ### END SOLUTION
 
 
 # %% [markdown]
@@ -293,6 +309,7 @@ class Value:
 # $\partial y/\partial x = 1$.
 
 # %%
+# Check exercise 1.1
 def expression(a, b, c):
     # works for Value and for tinyquant.Tensor alike
     d = a * b + c / 4
@@ -332,7 +349,7 @@ print("Value agrees with tinyquant on 5 random points; reuse and a 5,000-deep ch
 
 
 # %% [markdown]
-# ## 4. A custom `Function` — Exercise 2: the backward of tanh
+# ## 4. A custom `Function` — Exercise 1.2: the backward of tanh
 #
 # tinyquant's operations are all `Function`s. `forward(ctx, *arrays)` works on plain NumPy
 # arrays and may save what the backward needs with `ctx.save_for_backward(...)`;
@@ -346,18 +363,21 @@ print("Value agrees with tinyquant on 5 random points; reuse and a 5,000-deep ch
 # Write `MyTanh`.
 
 # %%
-# solution — try it yourself first
 class MyTanh(tq.Function):
     @staticmethod
     def forward(ctx, x):
+        ### BEGIN SOLUTION
         y = np.tanh(x)
         ctx.save_for_backward(y)
         return y
+        ### END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):
+        ### BEGIN SOLUTION
         (y,) = ctx.saved
         return grad * (1 - y * y)  # d tanh(x)/dx = 1 − tanh²(x)
+        ### END SOLUTION
 
 
 # %% [markdown]
@@ -368,6 +388,7 @@ class MyTanh(tq.Function):
 # the closed form $1/\cosh^2 x$ and with tinyquant's own `tanh`.
 
 # %%
+# Check exercise 1.2
 rng = np.random.default_rng(1)
 x = rng.standard_normal((3, 4)) * 2
 
@@ -410,7 +431,7 @@ else:
 
 
 # %% [markdown]
-# ## 5. Exercise 3 — a straight-through sign (a first quantizer)
+# ## 5. Exercise 1.3 — a straight-through sign (a first quantizer)
 #
 # A binary network replaces a weight or activation $x$ by $\operatorname{sign}(x) \in \{-1, +1\}$.
 # Its derivative is $0$ almost everywhere (and undefined at $0$), so the true gradient tells
@@ -429,17 +450,20 @@ else:
 # Write `SignSTE`.
 
 # %%
-# solution — try it yourself first
 class SignSTE(tq.Function):
     @staticmethod
     def forward(ctx, x):
+        ### BEGIN SOLUTION
         ctx.save_for_backward(np.abs(x) <= 1)
         return np.where(x >= 0, 1, -1).astype(x.dtype)  # sign(0) = +1
+        ### END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):
+        ### BEGIN SOLUTION
         (inside,) = ctx.saved
         return grad * inside  # straight through where |x| ≤ 1, blocked outside
+        ### END SOLUTION
 
 
 # %% [markdown]
@@ -448,6 +472,7 @@ class SignSTE(tq.Function):
 # $\operatorname{clip}(x, -1, 1)$ — the STE's backward is exactly hardtanh's derivative.
 
 # %%
+# Check exercise 1.3
 rng = np.random.default_rng(2)
 x = np.concatenate([[-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], rng.uniform(-3, 3, size=13)]).astype(np.float32)
 expected_forward = np.where(x >= 0, 1.0, -1.0)
@@ -476,6 +501,7 @@ print("SignSTE: forward is sign with sign(0) = +1; backward equals d hardtanh/dx
 # difference straddles two slopes).
 
 # %%
+# Check exercise 1.3
 x_smooth = np.random.default_rng(3).uniform(-0.9, 0.9, size=(4, 3))  # inside (−1, 1), away from the kinks
 assert np.abs(x_smooth).min() > 1e-3  # and away from sign's jump at 0
 
@@ -487,13 +513,20 @@ except tq.GradcheckError as err:
 else:
     raise AssertionError("gradcheck accepted the STE: its backward is not the derivative of sign")
 
+# %% [markdown]
+# The figure uses tinyquant's own straight-through sign (`SignFunction` with the `clipped`
+# STE, what your `SignSTE` computes), so it shows even before you have written yours.
+
 # %%
+from tinyquant.quant import get_ste
+from tinyquant.quant.binary import SignFunction
+
 grid = np.linspace(-2, 2, 401)
 tg = tq.Tensor(grid, requires_grad=True)
-SignSTE.apply(tg).sum().backward()  # summing independent entries: grad[i] = dy_i/dx_i
+SignFunction.apply(tg, ste=get_ste("clipped")).sum().backward()  # summing independent entries: grad[i] = dy_i/dx_i
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharex=True)
-axes[0].plot(grid, SignSTE.apply(tq.Tensor(grid)).data, label="forward: sign(x)")
+axes[0].plot(grid, SignFunction.apply(tq.Tensor(grid), ste=get_ste("clipped")).data, label="forward: sign(x)")
 axes[0].plot(grid, np.clip(grid, -1, 1), "--", label="hardtanh(x) = clip(x, −1, 1)")
 axes[0].set_title("what the forward computes")
 axes[1].plot(grid, tg.grad, color="tab:red", label="STE backward: 1{|x| ≤ 1}")

@@ -32,9 +32,10 @@
 # 5. explain why col2im is the **adjoint** of im2col and why it computes the input gradient;
 # 6. check the convolution's gradients with `tinyquant.gradcheck`.
 #
-# Exercises are marked **Exercise**; each ships a reference solution marked
-# `# solution — try it yourself first`, followed by a check cell that compares your code with
-# tinyquant.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import time
@@ -60,14 +61,14 @@ from tinyquant.nn.im2col import col2im, im2col
 # $$H_o = \left\lfloor \frac{H + 2p - k_h}{s} \right\rfloor + 1, \qquad
 #   W_o = \left\lfloor \frac{W + 2p - k_w}{s} \right\rfloor + 1 .$$
 #
-# ### Exercise 1 — the loop convolution
+# ### Exercise 2.1 — the loop convolution
 #
 # Write `conv2d_naive(x, weight, bias, stride, padding)` on NumPy arrays with six loops —
 # over $n, o, h', w', i, j$ — doing the channel sum as one dot product. Zero-pad with `np.pad`.
 
 # %%
-# solution — try it yourself first
 def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
+    ### BEGIN SOLUTION
     n, c, h, w = x.shape
     o, c_w, kh, kw = weight.shape
     assert c == c_w, f"input has {c} channels but weight expects {c_w}"
@@ -86,6 +87,7 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
             if bias is not None:
                 out[b, oc] += bias[oc]
     return out
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -93,6 +95,7 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0):
 # non-square kernels, strides 1–3 and paddings 0–2, with and without bias.
 
 # %%
+# Check exercise 2.1
 rng = np.random.default_rng(0)
 cases = [  # (x shape, weight shape, stride, padding, with bias)
     ((2, 3, 7, 7), (4, 3, 3, 3), 1, 0, True),
@@ -153,7 +156,7 @@ np.testing.assert_array_equal(cols[:, q], image[0, 0, 1:4, 2:5].ravel())
 
 
 # %% [markdown]
-# ### Exercise 2 — im2col by hand, with fancy indexing
+# ### Exercise 2.2 — im2col by hand, with fancy indexing
 #
 # Build index arrays of shape $(C k_h k_w,\ H_o W_o)$ — one for the channel, one for the
 # padded row $h's + i$, one for the padded column $w's + j$ — and gather everything in one
@@ -161,11 +164,11 @@ np.testing.assert_array_equal(cols[:, q], image[0, 0, 1:4, 2:5].ravel())
 #
 # Hints: `np.meshgrid(..., indexing="ij")` or broadcasting with `[:, None]` / `[None, :]`;
 # row $r$ enumerates $(c, i, j)$ with $j$ fastest, column $q$ enumerates $(h', w')$ with $w'$
-# fastest. We keep the index builder separate: Exercise 3 reuses it.
+# fastest. We keep the index builder separate: Exercise 2.3 reuses it.
 
 # %%
-# solution — try it yourself first
 def im2col_indices(c, h, w, kh, kw, stride=1, padding=0):
+    ### BEGIN SOLUTION
     # (chan, rows, cols) index arrays of shape (C·kh·kw, Ho·Wo) into the padded image
     ho = (h + 2 * padding - kh) // stride + 1
     wo = (w + 2 * padding - kw) // stride + 1
@@ -175,13 +178,16 @@ def im2col_indices(c, h, w, kh, kw, stride=1, padding=0):
     rows = i.reshape(-1, 1) + stride * oh.reshape(1, -1)       # h'·s + i
     cols = j.reshape(-1, 1) + stride * ow.reshape(1, -1)       # w'·s + j
     return chan, rows, cols
+    ### END SOLUTION
 
 
 def im2col_by_hand(x, kh, kw, stride=1, padding=0):
+    ### BEGIN SOLUTION
     n, c, h, w = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     chan, rows, cols = im2col_indices(c, h, w, kh, kw, stride, padding)
     return xp[:, chan, rows, cols]                              # (N, C·kh·kw, Ho·Wo)
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -190,6 +196,7 @@ def im2col_by_hand(x, kh, kw, stride=1, padding=0):
 # be **exactly** equal.
 
 # %%
+# Check exercise 2.2
 rng = np.random.default_rng(1)
 for x_shape, (kh, kw), stride, padding in [((2, 3, 7, 6), (3, 3), 1, 0), ((1, 2, 8, 9), (3, 2), 2, 1),
                                           ((3, 1, 5, 5), (1, 1), 1, 0), ((1, 4, 11, 10), (5, 5), 3, 2)]:
@@ -219,7 +226,7 @@ x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
 w = rng.standard_normal((16, 3, 3, 3)).astype(np.float32)
 b = rng.standard_normal(16).astype(np.float32)
 
-cols = im2col_by_hand(x, 3, 3, stride=1, padding=1)   # (N, C·kh·kw, Ho·Wo)
+cols = im2col(x, 3, 3, (1, 1), (1, 1))                 # (N, C·kh·kw, Ho·Wo); tinyquant's, same as yours
 w_matrix = w.reshape(16, -1)                           # (O, C·kh·kw)
 y = (w_matrix @ cols + b[:, None]).reshape(2, 16, 32, 32)
 
@@ -237,6 +244,7 @@ np.testing.assert_allclose(y, ref.data, rtol=1e-5, atol=1e-5)
 # we print them and assert nothing about them.)
 
 # %%
+# Check exercise 2.1
 rng = np.random.default_rng(3)
 x = rng.standard_normal((4, 3, 16, 16)).astype(np.float32)
 w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
@@ -252,7 +260,7 @@ def best_time(fn, repeats):
 
 
 t_naive, y_naive = best_time(lambda: conv2d_naive(x, w, padding=1), repeats=1)
-t_gemm, y_gemm = best_time(lambda: (w.reshape(8, -1) @ im2col_by_hand(x, 3, 3, padding=1)).reshape(4, 8, 16, 16), 20)
+t_gemm, y_gemm = best_time(lambda: (w.reshape(8, -1) @ im2col(x, 3, 3, (1, 1), (1, 1))).reshape(4, 8, 16, 16), 20)
 t_tq, y_tq = best_time(lambda: F.conv2d(tq.Tensor(x), tq.Tensor(w), padding=1).data, 20)
 np.testing.assert_allclose(y_naive, y_gemm, rtol=1e-5, atol=1e-5)
 np.testing.assert_allclose(y_tq, y_gemm, rtol=1e-5, atol=1e-5)
@@ -311,39 +319,41 @@ plt.show()
 
 
 # %% [markdown]
-# ### Exercise 3 — col2im by hand
+# ### Exercise 2.3 — col2im by hand
 #
 # Write `col2im_by_hand(cols, x_shape, kh, kw, stride, padding)` with the index arrays of
-# Exercise 2 and `np.add.at` (a plain `xp[:, chan, rows, cols] += ...` would **not** add
+# Exercise 2.2 and `np.add.at` (a plain `xp[:, chan, rows, cols] += ...` would **not** add
 # repeated indices — only one of the duplicates would land). Add into a zero padded buffer,
 # then crop the padding.
 
 # %%
-# solution — try it yourself first
 def col2im_by_hand(cols, x_shape, kh, kw, stride=1, padding=0):
+    ### BEGIN SOLUTION
     n, c, h, w = x_shape
     chan, rows, cols_idx = im2col_indices(c, h, w, kh, kw, stride, padding)
     xp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
     np.add.at(xp, (slice(None), chan, rows, cols_idx), cols)  # repeated indices accumulate
     return xp[:, :, padding : padding + h, padding : padding + w]
+    ### END SOLUTION
 
 
 # %% [markdown]
 # **Check**: against tinyquant's `col2im` (a different algorithm: one shifted-slice addition
-# per kernel offset), and the adjoint identity with your own im2col.
+# per kernel offset), and the adjoint identity with tinyquant's im2col.
 
 # %%
+# Check exercise 2.3
 rng = np.random.default_rng(5)
 for x_shape, (kh, kw), stride, padding in [((2, 3, 7, 6), (3, 3), 1, 0), ((1, 2, 8, 9), (3, 2), 2, 1),
                                           ((2, 2, 9, 9), (3, 3), 1, 1), ((1, 4, 11, 10), (5, 5), 3, 2)]:
     x = rng.standard_normal(x_shape)
-    y = rng.standard_normal(im2col_by_hand(x, kh, kw, stride, padding).shape)
+    y = rng.standard_normal(im2col(x, kh, kw, (stride, stride), (padding, padding)).shape)
     ours = col2im_by_hand(y, x_shape, kh, kw, stride, padding)
     ref = col2im(y, x_shape, kh, kw, (stride, stride), (padding, padding))
     assert ours.shape == x_shape, ours.shape
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(np.sum(im2col_by_hand(x, kh, kw, stride, padding) * y), np.sum(x * ours), rtol=1e-12)
-print("col2im_by_hand matches tinyquant's col2im and is the adjoint of im2col_by_hand.")
+    np.testing.assert_allclose(np.sum(im2col(x, kh, kw, (stride, stride), (padding, padding)) * y), np.sum(x * ours), rtol=1e-12)
+print("col2im_by_hand matches tinyquant's col2im and is the adjoint of im2col.")
 
 # %% [markdown]
 # ## 5. Gradients of the convolution
@@ -379,11 +389,11 @@ y_bar = rng.standard_normal(ty.shape)
 ty.backward(y_bar)
 
 n, o = y_bar.shape[:2]
-cols = im2col_by_hand(x, 3, 2, stride, padding)           # (N, C·kh·kw, Ho·Wo)
+cols = im2col(x, 3, 2, (stride, stride), (padding, padding))   # (N, C·kh·kw, Ho·Wo)
 g = y_bar.reshape(n, o, -1)                               # (N, O, Ho·Wo)
 w_bar = (g @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
 b_bar = y_bar.sum(axis=(0, 2, 3))
-x_bar = col2im_by_hand(w.reshape(o, -1).T @ g, x.shape, 3, 2, stride, padding)
+x_bar = col2im(w.reshape(o, -1).T @ g, x.shape, 3, 2, (stride, stride), (padding, padding))
 
 np.testing.assert_allclose(w_bar, tw.grad, rtol=1e-10, atol=1e-12)
 np.testing.assert_allclose(b_bar, tb.grad, rtol=1e-10, atol=1e-12)

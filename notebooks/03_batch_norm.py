@@ -32,9 +32,10 @@
 #    (and a quantized deployment) does;
 # 6. see what BN does to activation distributions in a deep random network.
 #
-# Exercises are marked **Exercise**; each ships a reference solution marked
-# `# solution — try it yourself first`, followed by a check cell that compares your code with
-# tinyquant or with a formula.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import matplotlib.pyplot as plt
@@ -118,21 +119,22 @@ np.testing.assert_allclose(y, ref.data, rtol=1e-12, atol=1e-12)
 # with $\varepsilon > 0$, $\sum_k \hat x_k^2 = m\,\sigma^2/(\sigma^2 + \varepsilon)$ is slightly
 # less than $m$, and BN is only *almost* scale-invariant.)
 #
-# ### Exercise 1 — the backward by hand
+# ### Exercise 3.1 — the backward by hand
 #
 # Write `batch_norm_backward(grad, x_hat, inv_std, gamma)` returning
 # `(dx, dgamma, dbeta)` for NCHW inputs, vectorized over channels (`inv_std` has shape
 # $(1, C, 1, 1)$, as `batch_norm_forward` returns it).
 
 # %%
-# solution — try it yourself first
 def batch_norm_backward(grad, x_hat, inv_std, gamma):
+    ### BEGIN SOLUTION
     axes = (0, 2, 3)
     m = grad.size // grad.shape[1]                            # values per channel
     sum_g = grad.sum(axis=axes, keepdims=True)
     sum_g_xhat = (grad * x_hat).sum(axis=axes, keepdims=True)
     dx = gamma.reshape(1, -1, 1, 1) * inv_std / m * (m * grad - sum_g - x_hat * sum_g_xhat)
     return dx, sum_g_xhat.ravel(), sum_g.ravel()
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -143,6 +145,19 @@ def batch_norm_backward(grad, x_hat, inv_std, gamma):
 # orthogonality properties derived above.
 
 # %%
+# Check exercise 3.1
+class BatchNormByHand(tq.Function):  # your forward + backward as a Function, for gradcheck in (c)
+    @staticmethod
+    def forward(ctx, x, gamma, beta):
+        y, (x_hat, inv_std) = batch_norm_forward(x, gamma, beta)
+        ctx.save_for_backward(x_hat, inv_std, gamma)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return batch_norm_backward(grad, *ctx.saved)
+
+
 rng = np.random.default_rng(1)
 x = rng.standard_normal((4, 3, 5, 5)) * 2 + 1
 gamma, beta = rng.uniform(0.5, 2, 3), rng.standard_normal(3)
@@ -173,18 +188,6 @@ for ours, ref in [(dx, px.grad), (dgamma, pgamma.grad), (dbeta, pbeta.grad)]:
 
 
 # (c) gradcheck of your forward + backward as a Function
-class BatchNormByHand(tq.Function):
-    @staticmethod
-    def forward(ctx, x, gamma, beta):
-        y, (x_hat, inv_std) = batch_norm_forward(x, gamma, beta)
-        ctx.save_for_backward(x_hat, inv_std, gamma)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return batch_norm_backward(grad, *ctx.saved)
-
-
 x_small = rng.standard_normal((3, 2, 3, 3)) + 0.5
 assert tq.gradcheck(lambda x_, g_, b_: BatchNormByHand.apply(x_, g_, b_), x_small, gamma[:2], beta[:2])
 
@@ -206,12 +209,13 @@ class BatchNormFrozenStats(BatchNormByHand):
     @staticmethod
     def backward(ctx, grad):
         x_hat, inv_std, gamma = ctx.saved
-        _, dgamma, dbeta = batch_norm_backward(grad, x_hat, inv_std, gamma)
+        dgamma, dbeta = (grad * x_hat).sum(axis=(0, 2, 3)), grad.sum(axis=(0, 2, 3))  # these two are right
         return gamma.reshape(1, -1, 1, 1) * inv_std * grad, dgamma, dbeta  # ignores ∂μ/∂x, ∂σ/∂x
 
 
+x_frozen = np.random.default_rng(7).standard_normal((3, 2, 3, 3)) + 0.5
 try:
-    tq.gradcheck(lambda x_, g_, b_: BatchNormFrozenStats.apply(x_, g_, b_), x_small, gamma[:2], beta[:2])
+    tq.gradcheck(lambda x_, g_, b_: BatchNormFrozenStats.apply(x_, g_, b_), x_frozen, gamma[:2], beta[:2])
 except tq.GradcheckError as err:
     print("caught:", err)
 else:
@@ -233,20 +237,21 @@ else:
 # **unbiased** batch variance in the running estimate (while the *biased* $\sigma_B^2$ normalizes
 # the batch itself). The estimates start at mean 0 and variance 1.
 #
-# ### Exercise 2 — the running update
+# ### Exercise 3.2 — the running update
 #
 # Write `update_running_stats(running_mean, running_var, x, momentum=0.1)` for an NCHW
 # batch, returning the new `(running_mean, running_var)`.
 
 # %%
-# solution — try it yourself first
 def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    ### BEGIN SOLUTION
     axes = (0, 2, 3)
     batch_mean = x.mean(axis=axes)
     batch_var_unbiased = x.var(axis=axes, ddof=1)  # divide by n − 1
     new_mean = (1 - momentum) * running_mean + momentum * batch_mean
     new_var = (1 - momentum) * running_var + momentum * batch_var_unbiased
     return new_mean, new_var
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -258,6 +263,7 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1):
 #   \text{running\_var}_k = 0.9^k \cdot 1 + (1 - 0.9^k)\, s^2_B \quad (s^2_B \text{ unbiased}).$$
 
 # %%
+# Check exercise 3.2
 rng = np.random.default_rng(2)
 bn = nn.BatchNorm2d(3)  # a new module is in training mode
 running_mean, running_var = np.zeros(3), np.ones(3)
@@ -365,7 +371,7 @@ print("training mode, batch of one: the output is β =", out[0])
 
 
 # %% [markdown]
-# ### Exercise 3 — folding BN into the convolution
+# ### Exercise 3.3 — folding BN into the convolution
 #
 # In evaluation mode BN is affine per output channel, so a convolution followed by BN is
 # **one** convolution with new weights:
@@ -382,10 +388,11 @@ print("training mode, batch of one: the output is β =", out[0])
 # returning `(new_weight, new_bias)`.
 
 # %%
-# solution — try it yourself first
 def fold_batch_norm(weight, bias, running_mean, running_var, gamma, beta, eps=1e-5):
+    ### BEGIN SOLUTION
     scale = gamma / np.sqrt(running_var + eps)            # (O,): one factor per output channel
     return weight * scale[:, None, None, None], (bias - running_mean) * scale + beta
+    ### END SOLUTION
 
 
 # %% [markdown]
@@ -393,6 +400,7 @@ def fold_batch_norm(weight, bias, running_mean, running_var, gamma, beta, eps=1e
 # $\gamma, \beta$) in evaluation mode, against one `conv2d` with your folded parameters.
 
 # %%
+# Check exercise 3.3
 rng = np.random.default_rng(5)
 conv, bn = nn.Conv2d(3, 8, 3, padding=1, rng=0), nn.BatchNorm2d(8)
 bn.weight.data[:] = rng.uniform(0.5, 2.0, 8)

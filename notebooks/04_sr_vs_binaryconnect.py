@@ -23,7 +23,10 @@
 # `python -m toy_problems.sr_vs_bc`, report in `toy_problems/reports/sr_vs_bc.md`).
 #
 # Methods (seed 002 eqs. 4, 6, 7): **R** w ← Qd(w − α g(w)); **SR** w ← Qs(w − α g(w)); **BC** w_r ← w_r − α g(Q(w_r)).
-# Exercises are marked ✏️; their `assert` cells check your answers.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 # %matplotlib inline
@@ -72,17 +75,26 @@ for m in hist:
     print(m, 'mass on {4.5, 5.0}:', np.round(cell_mass(hist[m], grid), 4))
 
 # %% [markdown]
-# ✏️ **Exercise 1.** Why does R never leave w = 4.0 for α = 0.01? Compute the smallest |g| that moves R away from 4.0 at α = 0.01,
+# ### Exercise 4.1
+# ✏️ Why does R never leave w = 4.0 for α = 0.01? Compute the smallest |g| that moves R away from 4.0 at α = 0.01,
 # and how many standard deviations (σ = 2) away from f′(4.0) = −1.5 that is. Then store BC's and SR's minimum-cell masses at α = 0.001.
 
 # %%
-g_needed = 0.25 / 0.01                      # |alpha g| must reach Delta/2
-z_sigmas = (g_needed - abs(grad(4.0))) / SIGMA  # reach g = -25 from the mean f'(4) = -1.5
-bc_mass = cell_mass(hist['BC'][-1], grid)
-sr_mass = cell_mass(hist['SR'][-1], grid)
-print(g_needed, z_sigmas, bc_mass, sr_mass)
+def r_escape_and_cell_masses():
+    """Return (g_needed, z_sigmas, bc_mass, sr_mass)."""
+    ### BEGIN SOLUTION
+    g_needed = 0.25 / 0.01                      # |alpha g| must reach Delta/2
+    z_sigmas = (g_needed - abs(grad(4.0))) / SIGMA  # reach g = -25 from the mean f'(4) = -1.5
+    bc_mass = cell_mass(hist['BC'][-1], grid)
+    sr_mass = cell_mass(hist['SR'][-1], grid)
+    return g_needed, z_sigmas, bc_mass, sr_mass
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 4.1
+g_needed, z_sigmas, bc_mass, sr_mass = r_escape_and_cell_masses()
+print(g_needed, z_sigmas, bc_mass, sr_mass)
 assert g_needed == 25 and z_sigmas > 10
 assert hist['R'][2][grid == 4.0] == 1.0
 assert bc_mass > 0.98 and sr_mass < 0.8, 'BC anneals onto the minimum cell, SR does not'
@@ -105,22 +117,56 @@ for a in [1.0, 0.3, 0.1, 0.03, 0.01, 0.001]:
 a_, _, _, M = map(np.array, zip(*rows))
 small = a_ <= 0.1
 print('log-log slope of the mixing time:', np.polyfit(np.log(a_[small]), np.log(M[small]), 1)[0])
-plt.figure(figsize=(5, 3)); plt.bar(grid, pi_lim, width=0.2); plt.title('limit distribution of SR (pi~)');
+plt.figure(figsize=(5, 3)); plt.bar(grid, pi_lim, width=0.2); plt.title('limit distribution of SR (pi~)')
+plt.xlabel('weight w (grid point, Δ = 0.5)'); plt.ylabel('stationary probability');
 
 # %% [markdown]
-# ✏️ **Exercise 2.** (a) With σ = 0 the limit rates are deterministic: at w = 4.0, f′(4) = −1.5, so the up-rate is (−f′)⁺/Δ. Compute it
+# **Move α and σ yourself.** The sliders (a live Jupyter session with the `[notebooks]` extra) redraw SR's exact
+# stationary law π_α next to the limit law π̃ for the chosen noise σ, both from `toy_problems.markov`. Shrinking α
+# brings π_α onto π̃ and no further; raising σ spreads both. Run headless (the tests, the docs) it is one static figure.
+
+# %%
+from tinyquant.interactive import interactive_figure
+
+
+def draw_stationary_laws(log10_alpha, sigma):
+    a = 10.0 ** log10_alpha
+    pi_a = stationary_distribution(sr_transition_matrix(a, sigma=sigma))
+    pi_t = stationary_distribution(limit_transition_matrix(sigma=sigma))
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(grid - 0.06, pi_a, width=0.12, label=f'π_α, α = {a:.3g}')
+    ax.bar(grid + 0.06, pi_t, width=0.12, label='π̃ (the α → 0 limit)')
+    ax.axvspan(MIN_CELL[0] - 0.25, MIN_CELL[1] + 0.25, color='0.9', zorder=0, label='minimum cell')
+    ax.set_xlabel('weight w (grid point, Δ = 0.5)'); ax.set_ylabel('stationary probability')
+    ax.set_title(f'SR on the toy problem, σ = {sigma:.2f}: TV(π_α, π̃) = {tv_distance(pi_a, pi_t):.2e}')
+    ax.legend(fontsize=8); plt.tight_layout(); plt.show()
+
+
+interactive_figure(draw_stationary_laws, log10_alpha=(-3.0, 0.0, 0.1, -1.0), sigma=(0.5, 4.0, 0.25, SIGMA));
+
+# %% [markdown]
+# ### Exercise 4.2
+# ✏️ (a) With σ = 0 the limit rates are deterministic: at w = 4.0, f′(4) = −1.5, so the up-rate is (−f′)⁺/Δ. Compute it
 # by hand and compare with `limit_rate_matrix(sigma=0.0)[12, 13]`. (b) Compare the simulated SR histogram at α = 0.1 (item 1) with π_α.
 # (c) Build the 3-state chain of Figure 3 and its halved version (I + T)/2: same π, slower mixing.
 
 # %%
-up_rate_by_hand = 1.5 / 0.5
-up_rate = limit_rate_matrix(sigma=0.0)[12, 13]
-tv_hist = tv_distance(hist['SR'][1], stationary_distribution(sr_transition_matrix(0.1, sigma=SIGMA)))
-T3, T3_half = three_state_example()
-print(up_rate_by_hand, up_rate, tv_hist, stationary_distribution(T3), stationary_distribution(T3_half),
-      mixing_time(T3, 0.01), mixing_time(T3_half, 0.01))
+def limit_rates_and_chains():
+    """Return (up_rate_by_hand, up_rate, tv_hist, T3, T3_half)."""
+    ### BEGIN SOLUTION
+    up_rate_by_hand = 1.5 / 0.5
+    up_rate = limit_rate_matrix(sigma=0.0)[12, 13]
+    tv_hist = tv_distance(hist['SR'][1], stationary_distribution(sr_transition_matrix(0.1, sigma=SIGMA)))
+    T3, T3_half = three_state_example()
+    return up_rate_by_hand, up_rate, tv_hist, T3, T3_half
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 4.2
+up_rate_by_hand, up_rate, tv_hist, T3, T3_half = limit_rates_and_chains()
+print(up_rate_by_hand, up_rate, tv_hist, stationary_distribution(T3), stationary_distribution(T3_half),
+      mixing_time(T3, 0.01), mixing_time(T3_half, 0.01))
 assert up_rate == up_rate_by_hand
 assert tv_hist < 0.03
 assert np.allclose(stationary_distribution(T3), stationary_distribution(T3_half))
@@ -148,17 +194,26 @@ for fw, r in bc.items():
           f'Corollary 1 bound {np.round(convex.corollary1_bound(r.checkpoints, mu=1.0, G=r.G[0]), 4)}')
 
 # %% [markdown]
-# ✏️ **Exercise 3.** (a) Fit the slope of SR's floor against Δ on a log-log scale. (b) Check Lemma 1, E‖r_t‖² ≤ √dΔα_tG, at every step
+# ### Exercise 4.3
+# ✏️ (a) Fit the slope of SR's floor against Δ on a log-log scale. (b) Check Lemma 1, E‖r_t‖² ≤ √dΔα_tG, at every step
 # for Δ = 0.5. (c) Which BC variant misses Corollary 1's bound, and why? (Hint: with Qd, the gradient is evaluated at Qd(w_r), a biased
 # function of w_r; the buffer settles on the rounding boundary next to w*. Appendix E uses E[r_t] = 0, true only for Qs.)
 
 # %%
-slope = np.polyfit(np.log(sr.deltas), np.log(sr.f_avg[:, -1]), 1)[0]
-lemma1_ratio = np.max(sr.r2[1] / convex.lemma1_bound(10, 0.5, sr.alphas, sr.G[1]))
-fails = [fw for fw, r in bc.items() if r.f_avg[0, -1] > convex.corollary1_bound(T, mu=1.0, G=r.G[0])]
-print(slope, lemma1_ratio, fails)
+def floor_slope_lemma1_and_failures():
+    """Return (slope, lemma1_ratio, fails): fails lists the BC variants that miss Corollary 1's bound."""
+    ### BEGIN SOLUTION
+    slope = np.polyfit(np.log(sr.deltas), np.log(sr.f_avg[:, -1]), 1)[0]
+    lemma1_ratio = np.max(sr.r2[1] / convex.lemma1_bound(10, 0.5, sr.alphas, sr.G[1]))
+    fails = [fw for fw, r in bc.items() if r.f_avg[0, -1] > convex.corollary1_bound(T, mu=1.0, G=r.G[0])]
+    return slope, lemma1_ratio, fails
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 4.3
+slope, lemma1_ratio, fails = floor_slope_lemma1_and_failures()
+print(slope, lemma1_ratio, fails)
 assert 0.8 < slope < 1.25
 assert lemma1_ratio <= 1.0
 assert fails == ['deterministic']
@@ -177,13 +232,21 @@ plt.xlabel('batch size'); plt.ylabel('long-run excess loss'); plt.legend();
 print(np.round(res.sr_excess, 4))
 
 # %% [markdown]
-# ✏️ **Exercise 4.** By what factor does batch 512 lower SR's long-run excess loss compared with batch 1? Can SR go below the best grid point?
+# ### Exercise 4.4
+# ✏️ By what factor does batch 512 lower SR's long-run excess loss compared with batch 1? Can SR go below the best grid point?
 
 # %%
-factor = res.sr_excess[0] / res.sr_excess[-1]
+def big_batch_factor():
+    """Return the factor by which batch 512 lowers SR's long-run excess loss against batch 1."""
+    ### BEGIN SOLUTION
+    return res.sr_excess[0] / res.sr_excess[-1]
+    ### END SOLUTION
+
+
+# %%
+# Check exercise 4.4
+factor = big_batch_factor()
 print(factor, res.sr_excess[-1], res.grid_floor)
-
-# %%
 assert np.all(np.diff(res.sr_excess) < 0) and factor > 3
 assert res.sr_excess[-1] > res.grid_floor  # SR's iterates are grid points
 

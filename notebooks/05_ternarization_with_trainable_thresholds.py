@@ -35,10 +35,10 @@
 # 6. train a ternary CNN with seed 001's Algorithm 1 and watch the thresholds move;
 # 7. test, with Shapiro–Wilk, whether trained weights are Gaussian, and say what the test cannot tell you.
 #
-# Exercises are marked **Exercise**. Each one comes with a working reference solution marked
-# `# solution — try it yourself first`. Delete the body, write your own, and run the check cell
-# below it. The checks compare your code with scipy, with tinyquant or with a finite difference,
-# so they fail when your code is wrong.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import math
@@ -128,7 +128,7 @@ plt.show()
 # mass and mean absolute values $\sigma\lambda \pm \mu$, so eq. 4 gives $\sigma\lambda(\alpha)$ and eq. 7 is
 # off by exactly $\mu$. For trained layers $|\mu| \ll \sigma$ (see `toy_problems.truncated_gaussian.centroid_eq4`).
 #
-# ### Exercise 1: the truncated-Gaussian mean
+# ### Exercise 5.1: the truncated-Gaussian mean
 #
 # Write `truncated_gaussian_mean(mu, sigma, delta)`, the mean of $\mathcal N(\mu,\sigma^2)$ truncated
 # to $(\mu+\delta, \infty)$. It must work on arrays. The check compares it with
@@ -136,12 +136,14 @@ plt.show()
 
 # %%
 def truncated_gaussian_mean(mu, sigma, delta):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     alpha = np.asarray(delta, dtype=float) / sigma
     return mu + sigma * stats.norm.pdf(alpha) / stats.norm.sf(alpha)   # sf(α) = 1 − Φ(α), computed in the tail
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 5.1
 grid = [(mu_, sigma_, a * sigma_) for mu_ in (0.0, 0.01, -0.3) for sigma_ in (0.05, 1.0, 2.5)
         for a in (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)]
 for mu_, sigma_, delta_ in grid:
@@ -151,7 +153,7 @@ for mu_, sigma_, delta_ in grid:
 deltas = np.linspace(0, 0.15, 7)                           # arrays in, arrays out
 np.testing.assert_allclose(truncated_gaussian_mean(0.01, 0.05, deltas),
                            truncated_gaussian_scale(0.01, 0.05, deltas), rtol=1e-12)
-print(f"exercise 1: correct on {len(grid)} (μ, σ, δ) triples and against tinyquant")
+print(f"exercise 5.1: correct on {len(grid)} (μ, σ, δ) triples and against tinyquant")
 
 # %% [markdown]
 # ## 3. Why the textbook formula fails in the tail
@@ -177,7 +179,7 @@ print(f"exercise 1: correct on {len(grid)} (μ, σ, δ) triples and against tiny
 # itself need not fail there.
 #
 # Below: the relative error of each evaluation against an independent reference
-# $\exp(\log\varphi(\alpha) - \log Q(\alpha))$ (scipy's `log_ndtr`). Your exercise 1 function is included.
+# $\exp(\log\varphi(\alpha) - \log Q(\alpha))$ (scipy's `log_ndtr`).
 # A non-finite result is drawn at the top of the plot.
 
 # %%
@@ -191,7 +193,6 @@ with np.errstate(all="ignore"):
         "φ/(1 − Φ), float32": (np.exp(-a32 * a32 / 2) / np.float32(math.sqrt(2 * math.pi))
                                / (1 - np.float32(0.5) * (1 + special.erf(a32 / np.float32(math.sqrt(2)))))),
         "φ/Q (survival function)": stats.norm.pdf(alpha) / stats.norm.sf(alpha),
-        "exercise 1": truncated_gaussian_mean(0.0, 1.0, alpha),
         "tinyquant: √(2/π)/erfcx(α/√2)": inverse_mills_ratio(alpha),
     }
     errors = {name: np.abs(np.asarray(v, dtype=float) / reference - 1) for name, v in evaluations.items()}
@@ -272,7 +273,7 @@ print("tinyquant's ∂L/∂δ = n_kept · ∂S(δᶜ)/∂δ at 46 thresholds, pl
 
 
 # %% [markdown]
-# ### Exercise 2: the derivative of the scale
+# ### Exercise 5.2: the derivative of the scale
 #
 # Write `scale_derivative(mu, sigma, delta)` $= \partial S(\mu,\sigma,\delta)/\partial\delta$ (no clipping). The
 # check compares it with a central finite difference of tinyquant's $S$ in float64 and with tinyquant's own
@@ -280,13 +281,15 @@ print("tinyquant's ∂L/∂δ = n_kept · ∂S(δᶜ)/∂δ at 46 thresholds, pl
 
 # %%
 def scale_derivative(mu, sigma, delta):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     a = np.asarray(delta, dtype=float) / sigma
     lam = np.sqrt(2 / np.pi) / special.erfcx(a / np.sqrt(2))     # λ(α), stable
     return lam * (lam - a)                                       # λ'(α) = λ(λ − α); the σ's cancel
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 5.2
 for mu_, sigma_ in [(0.0, 1.0), (0.02, 0.05), (-1.0, 3.0)]:
     deltas = sigma_ * np.array([0.0, 0.3, 1.0, 2.0, 3.0, 4.5, 7.0])
     h = 1e-5 * sigma_
@@ -297,7 +300,7 @@ for mu_, sigma_ in [(0.0, 1.0), (0.02, 0.05), (-1.0, 3.0)]:
                                truncated_gaussian_scale_grad(mu_, sigma_, deltas), rtol=1e-9)
 tail = scale_derivative(0.0, 1.0, np.array([10.0, 20.0, 40.0]))
 np.testing.assert_allclose(tail, tg.scaling_factor_grad(0.0, 1.0, np.array([10.0, 20.0, 40.0])), rtol=1e-9)
-print("exercise 2: correct; in the tail ∂S/∂δ =", tail, "(→ 1 − 1/α²)")
+print("exercise 5.2: correct; in the tail ∂S/∂δ =", tail, "(→ 1 − 1/α²)")
 
 # %% [markdown]
 # ## 5. Gradient correctness (seed 001, eq. 15)
@@ -465,7 +468,7 @@ plt.tight_layout(); plt.show()
 #   Gaussian model evaluated as eq. 4 (last column) is within 0.2 % for the three bell-shaped trained layers.
 #   For the uniform-like layers it is off by 3–6 %, which is the real cost of a wrong shape.
 #
-# ### Exercise 3: ternarize by hand
+# ### Exercise 5.3: ternarize by hand
 #
 # Write `ternarize(w, delta)`. It returns seed 001's $\hat w = S(\mu,\sigma,\delta^c)\,\mathrm{Tern}(w,\mu,\delta^c)$ with
 # $\mu$ the mean of `w`, $\sigma$ its standard deviation with `ddof=1` (PyTorch's `w.std()`, as in the
@@ -474,15 +477,17 @@ plt.tight_layout(); plt.show()
 
 # %%
 def ternarize(w, delta):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     mu, sigma = w.mean(), w.std(ddof=1)
     dc = np.clip(abs(delta), 0.0, 3 * sigma)                             # eq. 9
     S = mu + sigma * np.sqrt(2 / np.pi) / special.erfcx(dc / sigma / np.sqrt(2))   # eq. 10
     tern = (w > mu + dc).astype(float) - (w < mu - dc)                   # eq. 11
     return S * tern                                                      # eq. 2
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 5.3
 check_rng = np.random.default_rng(42)
 for shape, loc, scale in [((32, 16, 3, 3), 0.003, 0.04), ((10, 256), -0.01, 0.2), ((500,), 0.0, 1.0)]:
     w_check = check_rng.normal(loc, scale, size=shape)
@@ -497,7 +502,7 @@ for shape, loc, scale in [((32, 16, 3, 3), 0.003, 0.04), ((10, 256), -0.01, 0.2)
         assert got.shape == w_check.shape, (got.shape, w_check.shape)
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12,
                                    err_msg=f"shape {shape}, δ = {delta32:g} (σ = {sigma_check:g})")
-print("exercise 3: correct for 3 tensors × 5 thresholds (clipped and negative included)")
+print("exercise 5.3: correct for 3 tensors × 5 thresholds (clipped and negative included)")
 
 # %% [markdown]
 # ## Summary

@@ -88,16 +88,24 @@ for n, (dw, sw, da, sa) in TABLE1.items():
     print(f'{n:2d} | {dw:6.3f} / {ours[0]:.4f} | {sw:5.1f} / {ours[1]:.3f} | {da:6.3f} / {ours[2]:.4f} | {sa:5.1f} / {ours[3]:.3f}')
 
 # %% [markdown]
-# ✏️ **Exercise 1.** Using only the 2-level activation MSE `d = quantization_mse(optimal_step_size(2, signal='activation'), 2, signal='activation')`,
+# ### Exercise 6.1
+# ✏️ Using only the 2-level activation MSE `d = quantization_mse(optimal_step_size(2, signal='activation'), 2, signal='activation')`,
 # compute the SQNR with three candidate signal powers: E[Y²] = ½, E[X²] = 1 and Var(Y) = ½ − 1/(2π). Which one gives Table 1's 5.5 dB?
 
 # %%
-d = quantization_mse(optimal_step_size(2, signal='activation'), 2, signal='activation')
-candidates = {'E[Y^2]': 0.5, 'E[X^2]': 1.0, 'Var(Y)': 0.5 - 1 / (2 * np.pi)}
-sqnr = {k: 10 * np.log10(p / d) for k, p in candidates.items()}   # ← your computation
-print({k: round(v, 2) for k, v in sqnr.items()})
+def sqnr_by_signal_power():
+    """Return {'E[Y^2]': dB, 'E[X^2]': dB, 'Var(Y)': dB} for the 2-level activation quantizer."""
+    ### BEGIN SOLUTION
+    d = quantization_mse(optimal_step_size(2, signal='activation'), 2, signal='activation')
+    candidates = {'E[Y^2]': 0.5, 'E[X^2]': 1.0, 'Var(Y)': 0.5 - 1 / (2 * np.pi)}
+    return {k: 10 * np.log10(p / d) for k, p in candidates.items()}
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 6.1
+sqnr = sqnr_by_signal_power()
+print({k: round(v, 2) for k, v in sqnr.items()})
 assert round(sqnr['Var(Y)'], 1) == 5.5
 assert round(sqnr['E[Y^2]'], 1) != 5.5 and round(sqnr['E[X^2]'], 1) != 5.5
 
@@ -113,17 +121,25 @@ for n in (2, 4, 8):
     print(n, 'closed form', round(sqnr_db(s, n), 3), ' Monte Carlo', round(empirical_sqnr_db(x, quantize_weight(x, s, n)), 3))
 
 # %% [markdown]
-# ✏️ **Exercise 2.** Draw 200,000 weights with standard deviation σ = 0.07. Search the step Δ on a grid (say 0.5·Δᵤσ … 1.5·Δᵤσ) for the
+# ### Exercise 6.2
+# ✏️ Draw 200,000 weights with standard deviation σ = 0.07. Search the step Δ on a grid (say 0.5·Δᵤσ … 1.5·Δᵤσ) for the
 # smallest empirical MSE with `quantize_weight(w, Δ, 4)`. How close is your best Δ to `optimal_step_size(4) * w.std()`?
 
 # %%
-w = 0.07 * rng.standard_normal(200_000)
-grid = np.linspace(0.5, 1.5, 101) * optimal_step_size(4) * 0.07
-emp = [np.mean((w - quantize_weight(w, s, 4)) ** 2) for s in grid]   # ← your search
-best = grid[int(np.argmin(emp))]
-print('brute force', best, '  Δᵤ·std(w)', optimal_step_size(4) * w.std())
+def brute_force_step(w):
+    """Return the step Δ with the smallest empirical MSE of quantize_weight(w, Δ, 4)."""
+    ### BEGIN SOLUTION
+    grid = np.linspace(0.5, 1.5, 101) * optimal_step_size(4) * w.std()
+    emp = [np.mean((w - quantize_weight(w, s, 4)) ** 2) for s in grid]
+    return grid[int(np.argmin(emp))]
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 6.2
+w = 0.07 * rng.standard_normal(200_000)
+best = brute_force_step(w)
+print('brute force', best, '  Δᵤ·std(w)', optimal_step_size(4) * w.std())
 assert abs(best / (optimal_step_size(4) * w.std()) - 1) < 0.03
 
 # %% [markdown]
@@ -156,14 +172,22 @@ ax.set_xscale('log', base=2); ax.set_xlabel('N'); ax.set_ylabel('optimal SQNR (d
 print('uniform law, N = 8:', optimal_step_size(8, 'uniform'), 'vs 2√3/8 =', 2 * np.sqrt(3) / 8)
 
 # %% [markdown]
-# ✏️ **Exercise 3.** How many dB does the best non-uniform 4-level quantizer gain over UniQ's uniform one for Gaussian weights?
+# ### Exercise 6.3
+# ✏️ How many dB does the best non-uniform 4-level quantizer gain over UniQ's uniform one for Gaussian weights?
 # And for 256 levels? (Hint: `lloyd_max(n).mse` and `quantization_mse(optimal_step_size(n), n)`.)
 
 # %%
-gain = {n: 10 * np.log10(quantization_mse(optimal_step_size(n), n) / lloyd_max(n).mse) for n in (4, 256)}   # ← your computation
-print({n: round(g, 3) for n, g in gain.items()})
+def lloyd_max_gain_db(n):
+    """Return the SQNR gain (dB) of the n-level Lloyd–Max quantizer over UniQ's uniform one, Gaussian weights."""
+    ### BEGIN SOLUTION
+    return 10 * np.log10(quantization_mse(optimal_step_size(n), n) / lloyd_max(n).mse)
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 6.3
+gain = {n: lloyd_max_gain_db(n) for n in (4, 256)}
+print({n: round(g, 3) for n, g in gain.items()})
 assert 0 < gain[4] < 0.5          # a small gain at 2 bits …
 assert gain[256] > gain[4]         # … that grows with N (the uniform grid wastes levels in the tails)
 
@@ -196,16 +220,25 @@ for dist in ('gaussian', 'laplace', 'uniform'):
 plt.xlabel('threshold t (unit variance)'); plt.ylabel('ternary MSE'); plt.grid(alpha=.3); plt.legend()
 
 # %% [markdown]
-# ✏️ **Exercise 4.** For Laplace weights the optimum is t* = E|w| (derive it: for p ∝ e^{−x/s}, E[w | w > t] = t + s).
+# ### Exercise 6.4
+# ✏️ For Laplace weights the optimum is t* = E|w| (derive it: for p ∝ e^{−x/s}, E[w | w > t] = t + s).
 # Verify numerically that `optimal_ternary_threshold('laplace')` equals E|w| = s = 1/√2, and compute how much larger the MSE is at TWN's 0.7·E|w|.
 
 # %%
-s = 1 / np.sqrt(2)
-t_star = optimal_ternary_threshold('laplace')
-excess = ternary_mse(0.7 * s, 'laplace') / ternary_mse(t_star, 'laplace') - 1   # ← your computation
-print(t_star, s, excess)
+def twn_excess_mse_laplace():
+    """Return (t_star, excess): the optimal Laplace threshold and the relative excess MSE at 0.7·E|w|."""
+    ### BEGIN SOLUTION
+    s = 1 / np.sqrt(2)
+    t_star = optimal_ternary_threshold('laplace')
+    return t_star, ternary_mse(0.7 * s, 'laplace') / ternary_mse(t_star, 'laplace') - 1
+    ### END SOLUTION
+
 
 # %%
+# Check exercise 6.4
+s = 1 / np.sqrt(2)
+t_star, excess = twn_excess_mse_laplace()
+print(t_star, s, excess)
 assert abs(t_star - s) < 1e-9
 assert excess > 0.05     # TWN's rule is tuned for Gaussian/uniform weights, not heavy tails
 

@@ -61,21 +61,23 @@ fig.tight_layout()
 
 
 # %% [markdown]
-# ### Exercise 1 — read the accuracies
+# ## Exercise 8.1 — read the accuracies
 #
 # Return the final test accuracy of each run as a dict `{"xnor": ..., "ttq": ...}`. The check asks
 # for at least 85 % after 4 epochs (the tests ask for 90 % after the default 12).
 
 # %%
 def final_accuracies(runs):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     return {q: history[-1]["test_accuracy"] for q, (history, _) in runs.items()}
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 8.1
 acc = final_accuracies(runs)
 assert set(acc) == {"xnor", "ttq"} and all(v >= 0.85 for v in acc.values()), acc
-print("exercise 1: correct", acc)
+print("exercise 8.1: correct", acc)
 
 # %% [markdown]
 # ## Weight clipping (seed 000)
@@ -101,7 +103,7 @@ ax.set_xlabel("latent weight / α"); ax.legend()
 
 
 # %% [markdown]
-# ### Exercise 2 — check the clipping bound
+# ### Exercise 8.2 — check the clipping bound
 #
 # With $f = 1$ the clip puts every latent weight within $\alpha$ of zero, $\alpha$ its filter's
 # mean |w| just before the clip. Clipping lowers the mean a little, so measured on the final
@@ -110,12 +112,14 @@ ax.set_xlabel("latent weight / α"); ax.legend()
 
 # %%
 def largest_ratio(w):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     flat = w.reshape(len(w), -1)
     return float(np.max(np.abs(flat) / np.abs(flat).mean(1, keepdims=True)))
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 8.2
 r1, rinf = largest_ratio(latent[1.0]), largest_ratio(latent[float("inf")])
 assert r1 <= 1.5 < rinf, (r1, rinf)
-print(f"exercise 2: correct; max |w|/α = {r1:.3f} with f = 1 and {rinf:.3f} without clipping")
+print(f"exercise 8.2: correct; max |w|/α = {r1:.3f} with f = 1 and {rinf:.3f} without clipping")

@@ -28,7 +28,7 @@
 # 3. interrupt it and resume it — only the missing runs are trained again;
 # 4. read its report: mean ± std over seeds, the spread across settings, ANOVA,
 #    Kruskal–Wallis and Welch t-tests against the baseline;
-# 5. (exercise) recompute the report's numbers yourself from the raw records.
+# 5. (Exercise 9.1) recompute the report's numbers yourself from the raw records.
 #
 # From the command line the same thing is `tinyquant sweep studies/example_tiny.toml --fast`
 # followed by `tinyquant report studies/example_tiny.toml --fast`.
@@ -42,9 +42,10 @@ import numpy as np
 from IPython.display import Image, Markdown, display
 from scipy import stats
 
+import tinyquant
 from tinyquant.sweep import load_study, read_records, run_sweep, write_report
 
-ROOT = Path.cwd().parent                       # the notebook runs from notebooks/
+ROOT = Path(tinyquant.__file__).resolve().parents[1]   # the source checkout (pip install -e .)
 STUDY_FILE = ROOT / "studies" / "example_tiny.toml"
 OUT = ROOT / "out" / "notebooks" / "09_running_a_study"   # ignored by git
 shutil.rmtree(OUT, ignore_errors=True)         # start from scratch every time
@@ -139,7 +140,7 @@ written = write_report(records_file, OUT / "results", OUT, study=bigger)
 display(Markdown(written["text"]))
 
 # %% [markdown]
-# ## Exercise · Check the report by hand
+# ## Exercise 9.1 · Check the report by hand
 #
 # Never trust a table you cannot recompute. Using only the raw lines of `records.jsonl`
 # (parse them with `json.loads`; a run's test accuracy, measured once at the end on the epoch
@@ -151,23 +152,28 @@ display(Markdown(written["text"]))
 #    baseline `"sgd"` (`scipy.stats.ttest_ind(..., equal_var=False)`), for the two non-baseline settings;
 # 3. `anova_p`: the p value of the one-way ANOVA across all three settings.
 #
-# A reference answer is filled in so that the notebook runs; replace it with your own and
-# run the check.
+# Return the three from `report_by_hand(records_file)` and run the check.
 
 # %%
-# --- your answer (reference solution; replace it with your own) ---
-raw = [json.loads(line) for line in records_file.read_text().splitlines() if line.strip()]
-finals = {}
-for record in raw:
-    finals.setdefault(record["setting"], []).append(record["history"][-1]["test_accuracy"])
-means = {setting: float(np.mean(values)) for setting, values in finals.items()}
-welch_p = {setting: stats.ttest_ind(values, finals["sgd"], equal_var=False).pvalue
-           for setting, values in finals.items() if setting != "sgd"}
-anova_p = stats.f_oneway(*finals.values()).pvalue
-# --- end of your answer ---
+def report_by_hand(records_file):
+    """Return (means, welch_p, anova_p) computed from the raw lines of records_file."""
+    ### BEGIN SOLUTION
+    raw = [json.loads(line) for line in records_file.read_text().splitlines() if line.strip()]
+    finals = {}
+    for record in raw:
+        finals.setdefault(record["setting"], []).append(record["history"][-1]["test_accuracy"])
+    means = {setting: float(np.mean(values)) for setting, values in finals.items()}
+    welch_p = {setting: stats.ttest_ind(values, finals["sgd"], equal_var=False).pvalue
+               for setting, values in finals.items() if setting != "sgd"}
+    anova_p = stats.f_oneway(*finals.values()).pvalue
+    return means, welch_p, anova_p
+    ### END SOLUTION
+
 
 # %%
-# check: your numbers must equal the report's
+# Check exercise 9.1
+# your numbers must equal the report's
+means, welch_p, anova_p = report_by_hand(records_file)
 report = written["report"]
 for row in report.rows:
     assert np.isclose(means[row.setting], row.mean, rtol=1e-12), row.setting

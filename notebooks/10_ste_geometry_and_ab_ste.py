@@ -33,8 +33,10 @@
 #    the paper got wrong, and derive the correct statements;
 # 6. watch $f$ follow its schedule $0.2 \to 0.8$ in a real training run.
 #
-# Exercises end in `# solution — try it yourself first`. Delete the body, write your own, and run the check
-# cell. The checks compare your code with tinyquant, with a finite difference or with quadrature.
+# **Exercises** are headed **Exercise N.M**. Each one's reference solution sits between
+# `### BEGIN SOLUTION` and `### END SOLUTION` (the student edition has a stub there that raises
+# `NotImplementedError`): write your own code in its place and run the cell that starts with
+# `# Check exercise N.M`, which fails when your code is wrong.
 
 # %%
 import math
@@ -158,7 +160,36 @@ plt.tight_layout(); plt.show()
 
 
 # %% [markdown]
-# ### Exercise 1: AB-Tanh's backward
+# **Move f and k yourself.** With the `[notebooks]` extra in a live Jupyter session, the sliders
+# below redraw F and F′ of the chosen estimator (tinyquant's own, `get_ste(name, f=f, k=k)`). Watch
+# the floor $1 - f$ and the peak $f k$ of AB-Tanh's F′ trade places; run headless (as in the tests
+# and the docs) it is one static figure at the defaults.
+
+# %%
+from tinyquant.interactive import interactive_figure
+
+
+def draw_ste(name, f, k):
+    ste = get_ste(name, f=f, k=k)
+    x = np.linspace(-2, 2, 2001)
+    fig, (ax_f, ax_df) = plt.subplots(1, 2, figsize=(10, 3.4))
+    ax_f.plot(x, ste.F(x), label=f"F, f = {f:.2f}, k = {k:.1f}")
+    ax_f.plot(x, np.where(x >= 0, 1, -1), color="0.6", lw=1, ls="--", label="sign(x), the forward")
+    ax_f.set_xlabel("x (latent weight)"); ax_f.set_ylabel("F(x)"); ax_f.set_ylim(-1.3, 1.3)
+    ax_df.plot(x, ste.dF(x), color="tab:red", label="F′ (what the backward passes)")
+    ax_df.axhline(1 - f, color="0.5", lw=0.8, ls=":", label="1 − f")
+    ax_df.set_xlabel("x (latent weight)"); ax_df.set_ylabel("F′(x)")
+    for ax in (ax_f, ax_df):
+        ax.legend(fontsize=8, loc="upper left"); ax.grid(alpha=0.3)
+    fig.suptitle(f"{name}: F and F′")
+    plt.tight_layout(); plt.show()
+
+
+interactive_figure(draw_ste, name=["ab_tanh", "ab_arctan"], f=(0.0, 1.0, 0.05, 0.5), k=(0.5, 20.0, 0.5, 10.0));
+
+
+# %% [markdown]
+# ### Exercise 10.1: AB-Tanh's backward
 #
 # Write `ab_tanh_grad(x, f, k)` $= F'(x)$ for AB-Tanh. It must work on arrays and must not overflow for
 # large $|x|$: $\cosh(kx)$ overflows float64 once $|kx| > 710$, while $\mathrm{sech}^2(kx) = 1 - \tanh^2(kx)$
@@ -167,12 +198,14 @@ plt.tight_layout(); plt.show()
 
 # %%
 def ab_tanh_grad(x, f, k=10.0):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     t = np.tanh(k * np.asarray(x, dtype=float))
     return (1 - f) + f * k * (1 - t * t)            # sech² = 1 − tanh²
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 10.1
 grid = np.concatenate([np.linspace(-3, 3, 1201), [-1e3, -80.0, 80.0, 1e3]])
 for f in (0.0, 0.2, 0.5, 0.8, 1.0):
     for k in (1.0, 10.0, 30.0):
@@ -185,7 +218,7 @@ for f in (0.0, 0.2, 0.5, 0.8, 1.0):
         h = 1e-6
         numeric = (ste.F(grid + h) - ste.F(grid - h)) / (2 * h)
         np.testing.assert_allclose(ours, numeric, rtol=1e-6, atol=1e-6)
-print("exercise 1: correct for 15 (f, k) pairs, tails included")
+print("exercise 10.1: correct for 15 (f, k) pairs, tails included")
 
 # %% [markdown]
 # ## 4. The staircase rule: one STE for every quantizer
@@ -271,22 +304,24 @@ for sigma in (1.0, 0.3, 0.05):
 # large $f$ gives gradients that are faithful to `sign` near 0 and therefore vary a lot across weights. The
 # schedule $f: 0.2 \to 0.8$ starts stable and ends faithful.
 #
-# ### Exercise 2: the variance by Monte Carlo, against the closed form
+# ### Exercise 10.2: the variance by Monte Carlo, against the closed form
 #
 # Write `monte_carlo_variance(f, k, n, seed)`. It draws $n$ samples $X\sim\mathcal N(0,1)$ from
 # `np.random.default_rng(seed)` and returns the sample variance of AB-Tanh's $F'(X)$ (tinyquant's `dF`, or
-# your exercise 1 function). The check computes the closed form $f^2k^2\,\mathrm{Var}[\mathrm{sech}^2(kX)]$ by
+# your exercise 10.1 function). The check computes the closed form $f^2k^2\,\mathrm{Var}[\mathrm{sech}^2(kX)]$ by
 # quadrature. It allows five standard errors of the sample variance, $\sqrt{(\mu_4 - v^2)/n}$ with $\mu_4$ the
 # fourth central moment, also from quadrature.
 
 # %%
 def monte_carlo_variance(f, k=10.0, n=200_000, seed=0):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     x = np.random.default_rng(seed).standard_normal(n)
     return float(np.var(get_ste("ab_tanh", f=f, k=k).dF(x)))
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 10.2
 def gaussian_moment(g, power=1):
     # E[g(X)^power] for X ~ N(0, 1), split at the kernel's scale so quad sees the peak
     edges = [-12, -1, -0.1, 0, 0.1, 1, 12]
@@ -307,7 +342,7 @@ for k in (3.0, 10.0):
         assert abs(got - closed) < 5 * se, (f, k, got, closed, se)
         assert math.isclose(closed, ste_analysis.gaussian_variance_of_derivative("ab_tanh", f, k), rel_tol=1e-6)
     assert monte_carlo_variance(0.0, k) < 1e-20                       # f = 0: the identity, no variance
-print("exercise 2: Monte Carlo agrees with f²k²·Var[sech²(kX)] within 5 standard errors")
+print("exercise 10.2: Monte Carlo agrees with f²k²·Var[sech²(kX)] within 5 standard errors")
 
 
 # %% [markdown]
@@ -329,7 +364,7 @@ print("exercise 2: Monte Carlo agrees with f²k²·Var[sech²(kX)] within 5 stan
 # $F'' = -2fk^3x/(\arctan(2k)(1+k^2x^2)^2)$, maximal at $kx = 1/\sqrt3$:
 # $L = \frac{3\sqrt3}{8}\,fk^2/\arctan(2k) \approx 0.427\,fk^2$ at $k = 10$.
 #
-# ### Exercise 3: $F''$ and its maximum
+# ### Exercise 10.3: $F''$ and its maximum
 #
 # Write `ab_tanh_second_derivative(x, f, k)`. The check compares it with a central difference of tinyquant's
 # $F'$. It then checks that its maximum modulus on a fine grid is $\frac{4}{3\sqrt3}fk^2$, and that this is
@@ -337,12 +372,14 @@ print("exercise 2: Monte Carlo agrees with f²k²·Var[sech²(kX)] within 5 stan
 
 # %%
 def ab_tanh_second_derivative(x, f, k=10.0):
-    # solution — try it yourself first
+    ### BEGIN SOLUTION
     t = np.tanh(k * np.asarray(x, dtype=float))
     return -2 * f * k ** 2 * (1 - t * t) * t
+    ### END SOLUTION
 
 
 # %%
+# Check exercise 10.3
 xs = np.linspace(-1.5, 1.5, 300_001)
 for f in (0.2, 0.5, 1.0):
     for k in (1.0, 3.0, 10.0):
@@ -356,13 +393,14 @@ for f in (0.2, 0.5, 1.0):
         assert math.isclose(np.abs(ab_tanh_second_derivative(grid, f, k)).max(), bound, rel_tol=1e-8)
         assert math.isclose(bound, ste_analysis.lipschitz_closed_form("ab_tanh", f, k), rel_tol=1e-12)
         assert bound <= f * k ** 2                        # Lemma 2's bound holds
-print("exercise 3: F'' = −2fk²·sech²·tanh and max|F''| = 4/(3√3)·f·k² ≈ 0.770·f·k²")
+print("exercise 10.3: F'' = −2fk²·sech²·tanh and max|F''| = 4/(3√3)·f·k² ≈ 0.770·f·k²")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 xx = np.linspace(-0.4, 0.4, 2001)
 for f in (0.2, 0.5, 1.0):
-    axes[0].plot(xx, ab_tanh_second_derivative(xx, f) / 100, label=f"f = {f}: F″ / k²")
+    # F″ by a central difference of tinyquant's F′ (your exercise 10.3 function gives the closed form)
+    axes[0].plot(xx, np.gradient(get_ste("ab_tanh", f=f, k=10.0).dF(xx), xx) / 100, label=f"f = {f}: F″ / k²")
 axes[0].plot(xx, np.tanh(10 * xx) / np.cosh(10 * xx) ** 2, "k:", label="printed F″ / k² (f = 1)")
 axes[0].axhline(-4 / (3 * math.sqrt(3)), color="0.6", lw=0.8); axes[0].axhline(4 / (3 * math.sqrt(3)), color="0.6", lw=0.8)
 axes[0].set_title("AB-Tanh, k = 10 (grey: ±4/(3√3))"); axes[0].legend(fontsize=7); axes[0].set_xlabel("x")

@@ -116,3 +116,37 @@ def test_numpy_array_on_the_left_defers_to_tensor():
     assert isinstance(y, Tensor)
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 3.0])
+
+
+def test_graph_frees_an_intermediate_array_that_no_backward_saved():
+    """The graph keeps its nodes, not their outputs: y = x + 1 is read by no backward, so its
+    array goes as soon as the caller drops y, and the gradient still reaches x."""
+    import gc
+    import weakref
+
+    x = Tensor(np.arange(3.0), requires_grad=True)
+    y = x + 1.0
+    z = (y * 1.0).sum()           # Mul saves its inputs' arrays; here only the constant's matters
+    data = weakref.ref(y.data)
+    del y
+    gc.collect()
+    z.backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+    w = x + 2.0
+    loss = w.sum()
+    ref = weakref.ref(w.data)
+    del w
+    gc.collect()
+    assert ref() is None          # Add and Sum save nothing of w
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, 2 * np.ones(3))
+    assert data() is not None     # Mul(y, 1.0) saved y's array for its backward
+
+
+def test_retain_grad_called_after_the_tensor_was_used_still_works():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3.0
+    z = (y * y).sum()
+    y.retain_grad()
+    z.backward()
+    np.testing.assert_allclose(y.grad, 2 * y.data)

@@ -239,3 +239,11 @@ def test_a_folder_with_only_the_config_of_a_run_that_never_finished_an_epoch_is_
     (tmp_path / "config.json").write_text(TrainConfig(epochs=7).to_json())
     assert main(["train", "--out", str(tmp_path), *FAST]) == 0
     assert TrainConfig.from_json((tmp_path / "config.json").read_text()).epochs == 1
+
+
+@pytest.mark.parametrize("epochs, batch_size", [(1, 2000), (2, 2000), (1, 700)])
+def test_step_schedule_trains_on_runs_shorter_than_its_milestones(tmp_path, epochs, batch_size):
+    argv = ["train", "--out", str(tmp_path), "--no-progress", "--model", "mlp", "--schedule",
+            "step", "--epochs", str(epochs), "--batch-size", str(batch_size)]
+    assert main(argv) == 0
+    assert len(json.loads((tmp_path / "history.json").read_text())) == epochs

@@ -52,6 +52,14 @@ def test_notebook_is_committed_without_outputs(path):
     assert not dirty, f"{path.name} is committed with outputs in cells {dirty}; clear them"
 
 
+@pytest.fixture(autouse=True)
+def static_figures(monkeypatch):
+    """The kernels run headless: the widget cells draw their static figure (tinyquant/interactive.py),
+    with the notebook's own inline backend (not the Agg that CI sets for the rest of the tests)."""
+    monkeypatch.setenv("TINYQUANT_STATIC_FIGURES", "1")
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path):
@@ -59,3 +67,43 @@ def test_notebook_runs_top_to_bottom(path):
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and any(line.startswith("interactive_figure(")
+                                            for line in cell.source.splitlines()):
+            assert any("image/png" in out.get("data", {}) for out in cell.outputs), (
+                f"{path.name} cell {i}: the widget drew no static figure when run headless")
+
+
+@pytest.fixture(scope="module")
+def student_edition(tmp_path_factory):
+    from tinyquant.course import write_student_edition
+
+    out = tmp_path_factory.mktemp("student")
+    return out, write_student_edition(out, NOTEBOOK_DIR)
+
+
+def _errors(notebook):
+    """{cell index: (exception name, message)} of the cells that raised."""
+    return {i: (out.ename, out.evalue) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "error"}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_student_edition_fails_only_in_its_exercise_checks(path, student_edition):
+    out, editions = student_edition
+    expected = {cell: ex.id for ex in editions[path.name] for cell in ex.check_cells}
+    notebook = nbformat.read(out / path.name, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(out)}})
+    client.execute()
+    errors = _errors(notebook)
+    unexpected = {i: errors[i] for i in set(errors) - set(expected)}
+    assert not unexpected, f"{path.name}'s student edition fails outside its exercise checks: {unexpected}"
+    passing = sorted(set(expected) - set(errors))
+    assert not passing, (f"{path.name}'s student edition passes the checks in cells {passing} "
+                         f"(exercises {[expected[i] for i in passing]}): a check that a stub passes checks nothing")
+    for i, ex_id in expected.items():
+        name, message = errors[i]
+        assert name == "NotImplementedError" and f"exercise {ex_id} unfinished" in message, (
+            f"{path.name} cell {i} (the check of exercise {ex_id}) fails with {name}: {message}")

@@ -34,6 +34,7 @@ node used twice receives the sum of both contributions.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Any
 
 import numpy as np
@@ -95,24 +96,41 @@ class Function:
         out = Tensor(cls.forward(ctx, *raw, **kwargs))
         if _GRAD_ENABLED and any(needs):
             out.requires_grad = True
-            out._node = _Node(cls, ctx, tuple(args))
+            out._node = _Node(cls, ctx, tuple(_edge(a) if n else None for a, n in zip(args, needs)), out)
         return out
 
 
+def _edge(tensor):
+    """What the graph keeps of an input that needs a gradient: a leaf Tensor itself (its
+    ``.grad`` is filled in), else only the _Node that made it — not its data, so an
+    intermediate array that no backward saved is freed as soon as the forward drops it."""
+    return tensor if tensor._node is None else tensor._node
+
+
 class _Node:
-    """Where a non-leaf Tensor came from: its Function, the saved context, its inputs."""
+    """Where a non-leaf Tensor came from: its Function, the saved context, and its inputs'
+    graph entries (leaf Tensors or _Nodes, ``None`` for inputs that need no gradient).
 
-    __slots__ = ("function", "ctx", "inputs")
+    It remembers its output's shape and dtype (to undo broadcasting) and the output itself
+    only weakly (for ``retain_grad`` and for reading the graph, :attr:`output`)."""
 
-    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Any, ...]):
+    __slots__ = ("function", "ctx", "inputs", "shape", "dtype", "retain_grad", "_output")
+
+    def __init__(self, function: type[Function], ctx: Context, inputs: tuple[Any, ...], output):
         self.function = function
         self.ctx = ctx
         self.inputs = inputs
+        self.shape, self.dtype = output.shape, output.dtype
+        self.retain_grad = False
+        self._output = weakref.ref(output)
+
+    @property
+    def output(self):
+        """The Tensor this node made, or None once nothing else holds it."""
+        return self._output()
 
     def parents(self):
-        from .tensor import Tensor
-
-        return [t for t in self.inputs if isinstance(t, Tensor) and t.requires_grad]
+        return [e for e in self.inputs if e is not None]
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -133,23 +151,25 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def topological_order(root) -> list:
-    """Tensors reachable from ``root`` that require grad, each after all its inputs.
+    """The graph behind ``root``, each entry after all its inputs: leaf Tensors that require
+    grad and the _Nodes of the operations (a node's ``.function`` and ``.output``).
 
-    Iterative depth-first search: a node is appended once all of its parents have been.
+    Iterative depth-first search: an entry is appended once all of its parents have been.
     """
+    start = root._node if root._node is not None else root
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(start, False)]
     while stack:
-        tensor, parents_done = stack.pop()
+        entry, parents_done = stack.pop()
         if parents_done:
-            order.append(tensor)
+            order.append(entry)
             continue
-        if id(tensor) in visited:
+        if id(entry) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._node is not None:
-            stack.extend((p, False) for p in tensor._node.parents() if id(p) not in visited)
+        visited.add(id(entry))
+        stack.append((entry, True))
+        if isinstance(entry, _Node):
+            stack.extend((p, False) for p in entry.parents() if id(p) not in visited)
     return order
 
 
@@ -171,16 +191,18 @@ def backward(root, grad: np.ndarray | None = None) -> None:
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, expected {root.shape}")
 
-    grads = {id(root): grad}
-    for tensor in reversed(topological_order(root)):
-        g = grads.pop(id(tensor), None)
+    order = topological_order(root)
+    grads = {id(order[-1]): grad}
+    for entry in reversed(order):
+        g = grads.pop(id(entry), None)
         if g is None:
             continue
-        node = tensor._node
-        if node is None or tensor._retain_grad:
-            tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
-        if node is None:
+        if not isinstance(entry, _Node):                  # a leaf: accumulate into .grad
+            entry.grad = g.copy() if entry.grad is None else entry.grad + g
             continue
+        node = entry
+        if node.retain_grad and (kept := node.output) is not None:
+            kept.grad = g.copy() if kept.grad is None else kept.grad + g
         input_grads = node.function.backward(node.ctx, g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
@@ -190,7 +212,7 @@ def backward(root, grad: np.ndarray | None = None) -> None:
                 f"for {len(node.inputs)} inputs"
             )
         for inp, ig in zip(node.inputs, input_grads):
-            if ig is None or not getattr(inp, "requires_grad", False):
+            if ig is None or inp is None:
                 continue
             ig = unbroadcast(np.asarray(ig), inp.shape).astype(inp.dtype, copy=False)
             key = id(inp)

@@ -175,6 +175,10 @@ def build_parser() -> Parser:
                                                      "(resumable)", formatter_class=_Formatter))
     add_report_arguments(sub.add_parser("report", help="a study's tables, significance tests "
                                                        "and figure", formatter_class=_Formatter))
+    from .course import add_course_arguments   # coursework (tinyquant/course.py)
+
+    add_course_arguments(sub.add_parser("course", help="coursework: write the student edition "
+                                                       "of the notebooks", formatter_class=_Formatter))
     return parser
 
 
@@ -200,6 +204,10 @@ def _dispatch(args) -> int:
         return run_toy(args)
     if args.command == "list":
         return run_list()
+    if args.command == "course":
+        from .course import run_course_command
+
+        return run_course_command(args)
     from .sweep.cli import run_report_command, run_sweep_command
 
     return run_sweep_command(args) if args.command == "sweep" else run_report_command(args)

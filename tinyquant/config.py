@@ -245,6 +245,16 @@ def _bits(low):
     return check
 
 
+def _clip_bound(v):
+    return None if v > 0 else "a number > 0 (inf = no bound)"
+
+
+def _granularities():
+    from .quant.uniform import GRANULARITIES
+
+    return tuple(GRANULARITIES)
+
+
 def _unit_interval_open_high(v):
     return None if 0 <= v < 1 else "a number in [0, 1)"
 
@@ -285,6 +295,21 @@ class QuantConfig:
                               flag="optional")
     keep_last: bool = option(True, "keep the last layer in full precision", type=bool,
                              flag="optional")
+    edge_bits: int = option(0, "the kept first/last layers quantized to this many bits with the "
+                            "same quantizer (uniq / lsq / dorefa; seed 003 sec. 5.1: 8); 0 = full "
+                            "precision. UniQ's step gradient (eq. 6) is not scaled: at 8 bits with "
+                            "SGD lr 0.05 its steps diverge (digits_cnn, 3 epochs: 10.0 pc); "
+                            "--optimizer adam or --quant-lr-factor 0.01 reach 98.1 / 97.8 pc "
+                            "(measured)", type=int, check=_bits(0))
+    step_granularity: str = option("layer", "uniq / lsq weights: one step per layer or per output "
+                                   "channel (seed 003 sec. 5.1, kernel-wise)", type=str,
+                                   choices=_granularities)
+    init_batches: int = option(1, "uniq_activation: training batches whose max sqrt(2 E[x^2]) sets "
+                               "the initial step (seed 003 sec. 4.2, eq. 10; 100-1000 in sec. 5)",
+                               type=int, check=_at_least(1))
+    grid_clip: float = option(math.inf, "regimes r / sr: the grid bounded to [-C, C] (seed 002 "
+                              "sec. 4's finite domain; inf = unbounded)", type=float,
+                              check=_clip_bound)
     grid_delta: float = option(0.05, "grid step of the rounding quantizers and of regimes r / sr",
                                type=float, check=_positive)
     binary_rounding: bool = option(False, "regimes r / sr: keep the weights on {-D, +D} "
@@ -372,6 +397,18 @@ class QuantConfig:
                 and regime not in ("r", "sr"):
             needs.append((show("grid_delta", self.grid_delta), "needs --regime r or sr or a "
                           "rounding quantizer (deterministic_round, stochastic_round)"))
+        if math.isfinite(self.grid_clip) and regime not in ("r", "sr"):
+            needs.append((show("grid_clip", self.grid_clip), "needs --regime r or sr"))
+        if self.init_batches != 1 and act != "uniq_activation":
+            needs.append((show("init_batches", self.init_batches), "needs a uniq_activation "
+                          "(--act-bits > 0)"))
+        if self.step_granularity != "layer" and q not in ("uniq", "lsq"):
+            needs.append((show("step_granularity", self.step_granularity),
+                          "needs --quantizer uniq or lsq"))
+        if self.edge_bits and (not (q != "none" and takes_bits(q)) or regime in ("r", "sr")
+                               or not (self.keep_first or self.keep_last)):
+            needs.append((show("edge_bits", self.edge_bits), "needs --quantizer uniq, lsq or "
+                          "dorefa and --keep-first or --keep-last"))
         if self.binary_rounding and regime not in ("r", "sr"):
             needs.append((show("binary_rounding", True), "needs --regime r or sr"))
         if regime != "alternating":

@@ -44,7 +44,6 @@ class Tensor:
                 f"Tensor: only floating-point tensors can require grad, got dtype {self.data.dtype}"
             )
         self._node = None  # set by Function.apply on results of differentiable ops
-        self._retain_grad = False
 
     # ----------------------------------------------------------------- basics
     @property
@@ -111,7 +110,8 @@ class Tensor:
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this non-leaf tensor after backward."""
-        self._retain_grad = True
+        if self._node is not None:
+            self._node.retain_grad = True
         return self
 
     def zero_grad(self) -> None:

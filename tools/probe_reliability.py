@@ -26,17 +26,17 @@ import os
 import random
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hostile_files  # noqa: E402  (tools/hostile_files.py)
 
 HERE = Path(__file__).resolve().parent
 KILLER = HERE / "kill_after_epoch.py"
@@ -160,120 +160,18 @@ def valid_checkpoint(tmp: Path) -> Path:
     return out / "checkpoint.npz"
 
 
-def load_case(make):
+def load_case(name):
     def run(tmp: Path):
         from tinyquant.train import load_checkpoint
 
-        path = make(tmp)
+        path = hostile_files.CORPUS[name](tmp, valid_checkpoint(tmp))
         return clear_error(lambda: load_checkpoint(path), path)
     return run
 
 
-def _truncated(tmp):
-    data = valid_checkpoint(tmp).read_bytes()
-    (tmp / "t.npz").write_bytes(data[: len(data) // 2])
-    return tmp / "t.npz"
+for _name in hostile_files.CORPUS:
+    case("checkpoint_file", f"load_{_name}")(load_case(_name))
 
-
-def _empty(tmp):
-    (tmp / "e.npz").write_bytes(b"")
-    return tmp / "e.npz"
-
-
-def _wrong_magic(tmp):
-    (tmp / "m.npz").write_bytes(b"GIF89a" + os.urandom(2000))
-    return tmp / "m.npz"
-
-
-def _text(tmp):
-    (tmp / "x.npz").write_text("model/weight = 1\n")
-    return tmp / "x.npz"
-
-
-def _npy_not_npz(tmp):
-    np.save(tmp / "a.npy", np.zeros(3))
-    return tmp / "a.npy"
-
-
-def _npy_header(shape, dtype="<f8") -> bytes:
-    header = repr({"descr": dtype, "fortran_order": False, "shape": tuple(shape)}).encode()
-    header += b" " * (63 - (len(header) + 10) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
-
-
-def _huge_shape(tmp):
-    path = tmp / "h.npz"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("model/0.weight.npy", _npy_header((2 ** 38, 1024)) + b"\0" * 64)
-        z.writestr("__format_version__.npy", _npy_header((), "<i8") + struct.pack("<q", 1))
-    return path
-
-
-def _crafted_size(tmp):
-    """A stored member whose local and central headers declare 2**31 - 1 bytes."""
-    path = tmp / "c.npz"
-    src = valid_checkpoint(tmp).read_bytes()
-    data = bytearray(src)
-    central = data.rfind(b"PK\x01\x02")
-    while central >= 0:
-        struct.pack_into("<I", data, central + 24, 2 ** 31 - 1)   # uncompressed size
-        central = data.rfind(b"PK\x01\x02", 0, central)
-    path.write_bytes(bytes(data))
-    return path
-
-
-def _zip_bomb(tmp):
-    """A deflated member of 3 GiB of zeros (an npy of 3·2**27 float64) in a few MB."""
-    path = tmp / "bomb.npz"
-    count = 3 * 2 ** 27
-    header = _npy_header((count,))
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
-    chunk = b"\0" * 2 ** 20
-    head = comp.compress(header + chunk) + comp.flush(zlib.Z_SYNC_FLUSH)
-    block = comp.compress(chunk) + comp.flush(zlib.Z_SYNC_FLUSH)
-    n = count * 8 // 2 ** 20 - 1
-    tail = comp.flush()
-    crc = zlib.crc32(header + chunk)
-    for _ in range(n):
-        crc = zlib.crc32(chunk, crc)
-    body = head + block * n + tail
-    size = len(header) + (n + 1) * 2 ** 20
-    name = b"model/0.weight.npy"
-    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 45, 0, 8, 0, 0, crc, len(body), 0xFFFFFFFF,
-                        len(name), 20) + name + struct.pack("<HHQQ", 1, 16, size, len(body))
-    centr = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45, 45, 0, 8, 0, 0, crc, len(body),
-                        0xFFFFFFFF, len(name), 20, 0, 0, 0, 0, 0) + name + \
-        struct.pack("<HHQQ", 1, 16, size, len(body))
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(centr), len(local) + len(body), 0)
-    path.write_bytes(local + body + centr + end)
-    with zipfile.ZipFile(path, "a") as z:   # a well-formed checkpoint apart from its size
-        z.writestr("__format_version__.npy", _npy_header((), "<i8") + struct.pack("<q", 1))
-    return path
-
-
-def _pickled_object(tmp):
-    path = tmp / "p.npz"
-    np.savez(path, **{"model/0.weight": np.array([{"x": 1}, None], dtype=object),
-                      "__format_version__": np.asarray(1)})
-    return path
-
-
-def _not_npy_member(tmp):
-    path = tmp / "n.npz"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("model/0.weight", b"#!/bin/sh\necho hi\n")
-        z.writestr("__format_version__.npy", _npy_header((), "<i8") + struct.pack("<q", 1))
-    return path
-
-
-def _directory(tmp):
-    (tmp / "d.npz").mkdir(exist_ok=True)
-    return tmp / "d.npz"
-
-
-for _make in (_truncated, _empty, _wrong_magic, _text, _npy_not_npz, _huge_shape, _crafted_size,
-              _zip_bomb, _pickled_object, _not_npy_member, _directory):
-    case("checkpoint_file", f"load{_make.__name__}")(load_case(_make))
 
 
 def tampered(tmp: Path, edit) -> Path:
@@ -391,10 +289,11 @@ def kill_loop_during_checkpoint_writes(tmp):
 @case("checkpoint_write")
 def tmp_left_by_killed_write_is_cleaned(tmp):
     out = tmp / "c"
-    train(out, "--model", "mlp", "--epochs", 1, "--batch-size", 512)
+    options = ("--model", "mlp", "--batch-size", 512, "--schedule", "constant")
+    train(out, *options, "--epochs", 1)
     stale = out / ".checkpoint.npz.abcd1234.tmp"
     stale.write_bytes(b"PK\x03\x04 half a checkpoint")
-    train(out, "--model", "mlp", "--epochs", 2, "--batch-size", 512, "--resume", check=False)
+    train(out, *options, "--epochs", 2, "--resume", check=False)
     return ("silent_wrong", "still there") if stale.exists() else ("ok", "removed")
 
 

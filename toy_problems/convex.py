@@ -65,6 +65,8 @@ __all__ = [
     "theorem3_bound",
     "theorem4_bound",
     "corollary1_bound",
+    "theorem1_floor",
+    "bc_deterministic_floor",
 ]
 
 _HESSIAN_LIP_LOGCOSH = 4.0 / (3.0 * np.sqrt(3.0))  # max_x |d/dx sech²(x)|
@@ -112,8 +114,9 @@ def _rotation(d, rng):
     return q * np.sign(np.diag(r))
 
 
-def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0) -> Problem:
-    """½ (w − w*)ᵀ A (w − w*), eigenvalues evenly spaced in [μ, L], random rotation, w* ~ U[−1, 1]^d."""
+def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0, rotate=True) -> Problem:
+    """½ (w − w*)ᵀ A (w − w*), eigenvalues evenly spaced in [μ, L], a random rotation (or the
+    coordinate axes with ``rotate=False``: A diagonal), w* ~ U[−1, 1]^d."""
     d = check_count("d", d, "strongly_convex_quadratic")
     mu = check_positive("mu", mu, "strongly_convex_quadratic")
     L = check_positive("L", L, "strongly_convex_quadratic")
@@ -121,6 +124,8 @@ def strongly_convex_quadratic(d=10, mu=0.5, L=2.0, sigma=1.0, seed=0) -> Problem
         raise ValueError(f"strongly_convex_quadratic: L={L!r} must be >= mu={mu!r}")
     rng = as_generator(seed, "strongly_convex_quadratic")
     R = _rotation(d, rng)
+    if not rotate:
+        R = np.eye(d)
     lam = np.linspace(mu, L, d)
     A = (R * lam) @ R.T
     A = 0.5 * (A + A.T)
@@ -172,6 +177,8 @@ class RunResult:
     f_avg_q_se: np.ndarray
     f_last: np.ndarray  # (n_delta,) E[F(w^T)]
     g2_max: np.ndarray  # (n_delta,) max_t E‖∇f̃(w^t)‖²
+    g2_mean: np.ndarray  # (n_delta,) (1/T) Σ_t E‖∇f̃(w^t)‖²
+    g2_late: np.ndarray  # (n_delta,) the same over the second half of the run (t ≥ T/2)
     r2: np.ndarray | None = None  # (n_delta, T) E‖r_t‖² (exact over the rounding, mean over chains) — SR only
     extra: dict = field(default_factory=dict)
 
@@ -269,7 +276,8 @@ def run(problem: Problem, method, schedule, steps, *, deltas=(0.5,), chains=100,
                 f_avg_q_se[:, ci] = fq.std(axis=1, ddof=1) / np.sqrt(chains) if chains > 1 else np.nan
             ci += 1
     return RunResult(method, forward, deltas, checkpoints, alphas, f_avg, f_avg_se, f_avg_q, f_avg_q_se,
-                     problem.value(w).mean(axis=1), g2.max(axis=1), r2, extra={"r2_sampled": r2_sampled})
+                     problem.value(w).mean(axis=1), g2.max(axis=1), g2.mean(axis=1), g2[:, steps // 2:].mean(axis=1), r2,
+                     extra={"r2_sampled": r2_sampled})
 
 
 def lemma1_bound(d, delta, alpha, G):
@@ -299,6 +307,29 @@ def theorem4_bound(T, *, mu, G, d, delta, D, L2):
     """(1 + log(T + 1)) G²/(2 μ T) + D L₂ √d Δ / 2 (seed 002, Theorem 4)."""
     T = np.asarray(T, dtype=float)
     return (1 + np.log(T + 1)) * G**2 / (2 * mu * T) + D * L2 * np.sqrt(d) * delta / 2
+
+
+def theorem1_floor(*, G, d, delta):
+    """lim_{T→∞} of Theorem 1's bound: √d Δ G / 2, the accuracy floor the theory predicts for SR."""
+    return np.sqrt(d) * delta * np.asarray(G, dtype=float) / 2
+
+
+def bc_deterministic_floor(problem: Problem, delta) -> float:
+    """The T → ∞ limit of F(w̄_r) for BC with deterministic rounding Qd on an axis-aligned
+    quadratic (A = diag(λ)): Σ_i λ_i/2 (b_i − w*_i)², b_i = Δ(⌊w*_i/Δ⌋ + ½) the rounding
+    boundary between the two grid points around w*_i.
+
+    Why: coordinate i of the buffer sees the gradient λ_i (Qd(w_r) − w*_i) + noise; it is pushed
+    up while Qd(w_r) is the grid point below w*_i and down while it is the one above, so w_r,i
+    settles on the boundary b_i between them; as α_t → 0 its fluctuations vanish and the
+    real-valued average converges to b (the quantized iterates alternate so that their average
+    goes to w*). Corollary 1's bound → 0 (seed 002 §4.2, "the results here hold for both
+    stochastic and uniform rounding") misses this floor."""
+    if problem.A is None or not np.allclose(problem.A, np.diag(np.diag(problem.A))):
+        raise ValueError("bc_deterministic_floor: needs an axis-aligned quadratic (strongly_convex_quadratic(rotate=False))")
+    delta = check_positive("delta", delta, "bc_deterministic_floor")
+    b = delta * (np.floor(problem.w_star / delta) + 0.5)
+    return float(0.5 * np.sum(np.diag(problem.A) * (b - problem.w_star) ** 2))
 
 
 def corollary1_bound(T, *, mu, G):

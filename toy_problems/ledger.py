@@ -20,7 +20,8 @@ FAILS = "does not hold as printed"
 @dataclass
 class Row:
     """One claim: its short name, where the paper states it, what was computed, the measured
-    numbers as text and as a dict (for tests), and the verdict."""
+    numbers as text and as a dict (for tests), the verdict, and for a conditional verdict the
+    condition under which the claim holds (printed beside the verdict)."""
 
     claim: str
     where: str
@@ -28,6 +29,11 @@ class Row:
     measured: str
     verdict: str
     numbers: dict
+    condition: str = ""
+
+    def verdict_text(self) -> str:
+        """The verdict in bold, followed by its condition when there is one."""
+        return f"**{self.verdict}**" + (f": {self.condition}" if self.condition else "")
 
 
 def write_report(path, text: str) -> str:

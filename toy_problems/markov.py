@@ -93,6 +93,12 @@ __all__ = [
     "tv_distance",
     "mixing_time",
     "up_move_probability",
+    "spectral_gap",
+    "relaxation_time",
+    "limit_generator",
+    "continuous_mixing_time",
+    "expected_value",
+    "stationary_difference_to_limit",
     "three_state_example",
 ]
 
@@ -372,6 +378,115 @@ def mixing_time(T, eps=0.25, *, max_steps=10**12) -> int:
         if _worst_tv(cand, pi) > eps:
             P, m = cand, m + 2**bit
     return m + 1
+
+
+def spectral_gap(T) -> float:
+    """1 − |λ₂|, λ₂ the eigenvalue of T of second-largest modulus (the eigenvalue 1 removed once).
+    For a reversible chain, max_i TV(T^M[i, :], π) decays like |λ₂|^M."""
+    T = _check_stochastic(T, "spectral_gap")
+    if T.shape[0] == 1:
+        return 1.0
+    lam = np.sort(np.abs(np.linalg.eigvals(T)))[::-1]
+    return float(1.0 - lam[1])
+
+
+def relaxation_time(T) -> float:
+    """t_rel = 1 / spectral gap (in steps); the ε-mixing time lies within a log(1/(ε π_min))
+    factor of it for a reversible chain (Levin, Peres & Wilmer, Theorems 12.4–12.5)."""
+    return 1.0 / spectral_gap(T)
+
+
+def limit_generator(**kwargs) -> np.ndarray:
+    """Q̃ = Ũ − diag(Ũ 1), the generator of the continuous-time limit: T̃_α = I + α Q̃, and T_α^t
+    ≈ exp(α t Q̃) as α → 0. Keywords as :func:`limit_rate_matrix`."""
+    U = limit_rate_matrix(**kwargs)
+    return U - np.diag(U.sum(axis=1))
+
+
+def continuous_mixing_time(Q, eps=0.25, *, rtol=1e-10) -> float:
+    """τ(ε) = min{s ≥ 0 : max_i TV(exp(sQ)[i, :], π) ≤ ε} for a generator Q (rows sum to 0):
+    the limit of α · M_ε(α) as α → 0 when T_α = I + αQ + o(α). Bracketed by doubling, then
+    bisection to ``rtol`` (TV to π is non-increasing in s)."""
+    from scipy.linalg import expm
+
+    Q = np.asarray(Q, dtype=np.float64)
+    eps = check_positive("eps", eps, "continuous_mixing_time")
+    if eps >= 1:
+        raise ValueError(f"continuous_mixing_time: eps must be < 1, got {eps!r}")
+    off = Q - np.diag(np.diag(Q))
+    if off.min() < 0 or np.max(np.abs(Q.sum(axis=1))) > 1e-9 * max(1.0, np.abs(Q).max()):
+        raise ValueError("continuous_mixing_time: Q must have non-negative off-diagonal entries and zero row sums")
+    rate = max(off.sum(axis=1).max(), 1e-300)
+    with np.errstate(divide="ignore"):  # I + Q/rate is a chain with the same π (GTH reads only off-diagonals)
+        pi = np.exp(log_stationary_distribution(np.log(off / rate)))
+
+    def worst(s):
+        return _worst_tv(expm(s * Q), pi)
+
+    if worst(0.0) <= eps:
+        return 0.0
+    hi = 1.0 / max(np.abs(np.diag(Q)).max(), 1e-300)
+    while worst(hi) > eps:
+        hi *= 2.0
+    lo = 0.0
+    while hi - lo > rtol * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if worst(mid) > eps else (lo, mid)
+    return hi
+
+
+def stationary_difference_to_limit(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None) -> np.ndarray:
+    """π_α − π̃ for Gaussian noise, accurate to ~1e-12 *relative to its own size* (so TV(π_α, π̃)
+    = ½ Σ |π_α − π̃| is right even at 1e-18, far below the resolution of π_α and π̃ themselves).
+
+    With E = T_α − T̃_α (same α), δ = π_α − π̃ solves δ (I − T_α) = π̃ E, Σ δ = 0, so
+    δ = π̃ E (I − T_α + 1 π_α)⁻¹ (the fundamental matrix). Every entry of E is formed without
+    subtracting T̃ from T_α: with s = −α g/Δ the move in grid units and E[(s − a)⁺] = c J((m − a)/c),
+    the up-neighbour entry is T_α − α Ũ = −2 E[(s − 1)⁺] + E[(s − 2)⁺] (−E[(s − 1)⁺] into the
+    end point; module docstring: E[Λ(s − 1)] = E[s⁺] − 2E[(s − 1)⁺] + E[(s − 2)⁺]), likewise down
+    with −s; jumps of two or more cells are T_α itself; the diagonal is minus the rest of its row."""
+    where = "stationary_difference_to_limit"
+    alpha = check_positive("alpha", alpha, where)
+    sigma, delta, grid, fprime = _tables(sigma, delta, domain, grad_fn, where)
+    law = as_noise_law(None, where)
+    k = grid.size
+    L = sr_log_transition_matrix(alpha, sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn)
+    with np.errstate(under="ignore"):
+        T = np.exp(L)
+    m = -(alpha / delta) * fprime  # mean move in grid units
+    c = alpha * sigma / delta
+
+    def excess(shift):  # E[(s − shift)⁺] per state
+        return c * law.ramp((m - shift) / c) if c > 0 else np.maximum(m - shift, 0.0)
+
+    def excess_down(shift):  # E[(−s − shift)⁺]
+        return c * law.ramp((-m - shift) / c) if c > 0 else np.maximum(-m - shift, 0.0)
+
+    E = np.where(np.abs(np.subtract.outer(np.arange(k), np.arange(k))) >= 2, T, 0.0)
+    i = np.arange(k - 1)
+    up_end = i + 1 == k - 1
+    E[i, i + 1] = np.where(up_end, -excess(1.0)[i], -2.0 * excess(1.0)[i] + excess(2.0)[i])
+    down_end = i == 0
+    E[i + 1, i] = np.where(down_end, -excess_down(1.0)[i + 1], -2.0 * excess_down(1.0)[i + 1] + excess_down(2.0)[i + 1])
+    np.fill_diagonal(E, 0.0)
+    np.fill_diagonal(E, -E.sum(axis=1))
+    pi_a = np.exp(log_stationary_distribution(L))
+    pi_lim = stationary_distribution(limit_transition_matrix(alpha if alpha <= limit_alpha0(limit_rate_matrix(sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn)) else None,
+                                                             sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn))
+    A = -T.copy()
+    np.fill_diagonal(A, 0.0)
+    np.fill_diagonal(A, -A.sum(axis=1))  # I − T_α, diagonal as the off-diagonal row sum
+    A += pi_a[None, :]
+    return np.linalg.solve(A.T, (pi_lim @ E))
+
+
+def expected_value(pi, f_values) -> float:
+    """E_π f = Σ_i π_i f(x_i)."""
+    pi = np.asarray(pi, dtype=np.float64)
+    f_values = np.asarray(f_values, dtype=np.float64)
+    if pi.shape != f_values.shape:
+        raise ValueError(f"expected_value: pi has shape {pi.shape} but f_values has {f_values.shape}")
+    return float(pi @ f_values)
 
 
 def up_move_probability(T) -> np.ndarray:

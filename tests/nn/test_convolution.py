@@ -293,3 +293,24 @@ def test_conv1d_layer_constructor_refuses_bad_sizes(kwargs, message):
     with pytest.raises((TypeError, ValueError)) as info:
         tq.nn.Conv1d(**(dict(in_channels=3, out_channels=4, kernel_size=3) | kwargs))
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("save_columns", [False, True])
+def test_conv2d_gradients_do_not_depend_on_keeping_or_rebuilding_the_columns(save_columns):
+    """dW from columns kept by the forward equals dW from columns rebuilt from x, bit for bit,
+    also when the thread count changes between the forward and the backward."""
+    from tinyquant.nn.parallel import ConvRuntime
+
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal((9, 3, 7, 6)).astype(np.float32), rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    r = rng.standard_normal((9, 4, 4, 3)).astype(np.float32)
+    grads = []
+    for rt in (ConvRuntime(threads=1, save_columns=not save_columns),
+               ConvRuntime(threads=3, min_chunk=1, min_work=0, save_columns=save_columns)):
+        X, W = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
+        y = conv2d(X, W, stride=2, padding=1, runtime=rt)
+        rt.threads = 2                                # the backward chunks the batch otherwise
+        y.backward(r)
+        grads.append((X.grad, W.grad))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=0, atol=0)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-6, atol=1e-6)

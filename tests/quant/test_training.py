@@ -283,7 +283,8 @@ def test_every_quant_option_set_alone_at_a_non_default_value_is_refused_or_acts(
                "binary_rounding": True, "threshold_lr": 0.1, "threshold_optimizer": "adam",
                "threshold_init": 0.2, "gradient_correctness": False, "step_init": "lsq",
                "uniq_warmup": 1.0, "uniq_warmup_factor": 0.5, "quant_lr_factor": 0.5,
-               "diagnostics": True, "regime": "bc", "act_ste": "ab_tanh"}
+               "diagnostics": True, "regime": "bc", "act_ste": "ab_tanh", "edge_bits": 8,
+               "step_granularity": "channel", "init_batches": 3, "grid_clip": 1.0}
     import dataclasses
 
     names = {f.name for f in dataclasses.fields(QuantConfig)} - {"quantizer", "act_bits"}

@@ -217,6 +217,6 @@ def test_worker_initializer_shares_the_cores_between_blas_and_the_convolution(mo
 
     monkeypatch.setattr(parallel, "_default", parallel.ConvRuntime(threads=4))
     with threadpool_limits():          # restores the BLAS thread counts afterwards
-        runner._limit_blas_threads(1)
+        runner._init_worker(1)
         assert parallel.default_runtime().threads == 1
         assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")

@@ -182,3 +182,37 @@ def test_options_that_act_on_nothing_are_refused_at_load_time(tmp_path, option, 
     text = _mutate('optimizer = "adam"', 'optimizer = "adam"\n' + option)
     with pytest.raises(StudyError, match=message):
         load_study(write_study(tmp_path, text=text))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (('baseline = "sgd"', 'baseline = "sgd"\nmetric = "nope"'), "metric 'nope' is not a metric"),
+    (('name = "tiny"', 'name = ".."'), r"name '\.\.' must be a plain file name"),
+    (('name = "tiny"', 'name = ".hidden"'), "must be a plain file name"),
+    (('name = "tiny"', 'name = "a/b"'), "must be a plain file name"),
+])
+def test_study_fields_are_checked_when_the_file_is_loaded(tmp_path, edit, message):
+    path = write_study(tmp_path, text=TINY.format(epochs=1, seeds=[0]).replace(*edit))
+    with pytest.raises(StudyError, match=message) as info:
+        load_study(path)
+    assert str(path) in str(info.value)
+
+
+def test_every_recorded_metric_is_accepted(tmp_path):
+    for metric in ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "train_accuracy",
+                   "train_loss"):
+        text = TINY.format(epochs=1, seeds=[0]).replace('baseline = "sgd"',
+                                                        f'baseline = "sgd"\nmetric = "{metric}"')
+        assert load_study(write_study(tmp_path, text=text)).metric == metric
+
+
+def test_a_study_that_is_not_utf8_gives_an_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(TINY.format(epochs=1, seeds=[0]).replace("two optimizers", "caf\xe9")
+                     .encode("latin-1"))
+    with pytest.raises(StudyError, match=r"latin1.toml: not UTF-8 text \(byte 0xe9 on line 4\)"):
+        load_study(path)
+
+
+def test_a_study_path_that_is_a_folder_gives_an_error_naming_it(tmp_path):
+    with pytest.raises(StudyError, match="cannot be read"):
+        load_study(tmp_path)

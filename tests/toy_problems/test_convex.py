@@ -144,3 +144,31 @@ def test_least_squares_minimizer_is_optimal():
     prob = big_batch.least_squares_problem(m=512, d=3, seed=2)
     g = prob.X.T @ (prob.X @ prob.w_star - prob.y) / 512
     np.testing.assert_allclose(g, 0, atol=1e-12)
+
+
+def test_bc_deterministic_floor_matches_a_long_simulation_on_an_axis_aligned_quadratic():
+    # independent check of Σᵢ λᵢ/2 (bᵢ − w*ᵢ)²: a long BC-Qd run with α_t = 1/(μ(t+1)), measured at the real-valued average
+    prob = convex.strongly_convex_quadratic(d=3, mu=1.0, L=2.0, sigma=0.5, seed=4, rotate=False)
+    r = convex.run(prob, "BC", ("strong", prob.mu), 200_000, deltas=(0.5,), chains=8, seed=1, checkpoints=[200_000])
+    floor = convex.bc_deterministic_floor(prob, 0.5)
+    b = 0.5 * (np.floor(prob.w_star / 0.5) + 0.5)
+    assert floor == pytest.approx(0.5 * np.sum(np.linspace(1, 2, 3) * (b - prob.w_star) ** 2))  # by hand: λ = 1, 1.5, 2
+    assert r.f_avg[0, -1] == pytest.approx(floor, rel=0.05)
+    assert r.f_avg_q[0, -1] < 0.05 * floor  # the quantized average goes to w*
+
+
+def test_bc_deterministic_floor_refuses_a_rotated_quadratic():
+    with pytest.raises(ValueError, match="axis-aligned"):
+        convex.bc_deterministic_floor(convex.strongly_convex_quadratic(d=4, seed=0), 0.5)
+
+
+def test_theorem1_floor_is_the_bound_as_t_grows():
+    kw = dict(G=3.0, d=10, delta=0.25)
+    assert convex.theorem1_bound(np.array([1e15]), mu=1.0, **kw)[0] == pytest.approx(convex.theorem1_floor(**kw), rel=1e-12)
+    assert convex.theorem1_floor(**kw) == pytest.approx(np.sqrt(10) * 0.25 * 3.0 / 2)
+
+
+def test_run_reports_three_readings_of_g_squared(quad, sr_run):
+    # max ≥ mean over steps, and the late mean is below the max (the max is set by the first steps)
+    assert np.all(sr_run.g2_max >= sr_run.g2_mean) and np.all(sr_run.g2_late < sr_run.g2_max)
+    assert np.all(sr_run.g2_late > quad.d * quad.sigma**2 * 0.9)  # at least the noise, E‖σξ‖² = dσ²

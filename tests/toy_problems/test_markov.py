@@ -10,16 +10,21 @@ import mp_reference
 
 from toy_problems.markov import (
     communicating_classes,
+    continuous_mixing_time,
     is_irreducible,
     limit_alpha0,
+    limit_generator,
     limit_rate_matrix,
     log_jump_probability,
     log_stationary_distribution,
     limit_transition_matrix,
     mixing_time,
     printed_limit_rate_matrix,
+    relaxation_time,
+    spectral_gap,
     sr_log_transition_matrix,
     sr_transition_matrix,
+    stationary_difference_to_limit,
     stationary_distribution,
     three_state_example,
     tv_distance,
@@ -308,3 +313,84 @@ def test_matrix_checks_reject_non_stochastic_input():
         mixing_time(np.eye(2) * 0.5 + 0.25, eps=1.5)
     with pytest.raises(ValueError, match="alpha"):
         limit_transition_matrix(10.0, sigma=2.0)
+
+
+def _two_state(p, q):
+    return np.array([[1 - p, p], [q, 1 - q]])
+
+
+@pytest.mark.parametrize("p, q", [(0.1, 0.3), (0.02, 0.05), (0.4, 0.4)])
+def test_spectral_gap_and_mixing_time_match_the_two_state_closed_form(p, q):
+    # by hand: λ₂ = 1 − p − q; from state i, TV(T^n[i], π) = c_i |λ₂|^n with c = (p, q)/(p + q)
+    T = _two_state(p, q)
+    lam = 1 - p - q
+    assert spectral_gap(T) == pytest.approx(1 - abs(lam), rel=1e-12)
+    assert relaxation_time(T) == pytest.approx(1 / (1 - abs(lam)), rel=1e-12)
+    c = max(p, q) / (p + q)
+    expected = int(np.ceil(np.log(0.25 / c) / np.log(abs(lam))))
+    assert mixing_time(T, 0.25) == expected
+
+
+def test_continuous_mixing_time_matches_the_two_state_closed_form():
+    # Q = [[−p, p], [q, −q]]: TV(exp(sQ)[i], π) = c_i e^{−(p+q)s}, so τ(ε) = log(max(p, q)/((p+q)ε))/(p+q)
+    p, q = 0.3, 0.7
+    Q = np.array([[-p, p], [q, -q]])
+    expected = np.log(max(p, q) / ((p + q) * 0.25)) / (p + q)
+    assert continuous_mixing_time(Q, 0.25) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.0])
+def test_alpha_times_mixing_time_converges_to_the_continuous_time_limit(sigma):
+    tau = continuous_mixing_time(limit_generator(sigma=sigma), 0.25)
+    a = 1e-3
+    m = mixing_time(sr_transition_matrix(a, sigma=sigma), 0.25)
+    assert a * m == pytest.approx(tau, abs=a)  # M is an integer: α·M within α of the limit
+
+
+def test_spectral_gap_matches_power_iteration():
+    # |λ₂| as the growth rate of ‖v (T − 1π)^n‖, independent of the eigen-solver
+    T = sr_transition_matrix(0.1, sigma=2.0)
+    pi = stationary_distribution(T)
+    B = T - np.outer(np.ones(T.shape[0]), pi)
+    v = np.random.default_rng(0).standard_normal(T.shape[0])
+    for _ in range(30_000):  # λ₃/λ₂ = 0.9984 here: 30,000 steps shrink the λ₃ part by e^{−49}
+        v = v @ B
+        v /= np.linalg.norm(v)
+    rate = np.linalg.norm(v @ B)
+    assert 1 - rate == pytest.approx(spectral_gap(T), rel=1e-6)
+
+
+def test_relaxation_time_of_the_limit_chain_times_alpha_is_one_over_the_generator_gap():
+    sigma, a = 2.0, 1e-3
+    Q = limit_generator(sigma=sigma)
+    # the generator of a birth–death chain is similar to a symmetric matrix: its gap from eigvalsh
+    pi = stationary_distribution(limit_transition_matrix(sigma=sigma))
+    S = np.sqrt(pi)[:, None] * Q / np.sqrt(pi)[None, :]
+    gamma = -np.sort(np.linalg.eigvalsh(0.5 * (S + S.T)))[-2]
+    assert a * relaxation_time(sr_transition_matrix(a, sigma=sigma)) == pytest.approx(1 / gamma, rel=1e-6)
+
+
+@pytest.mark.parametrize("alpha, sigma, expected", [(0.03, 1.0, 2.924372e-47), (0.03, 2.0, 2.1704315e-15), (0.1, 2.0, 0.0064046248)])
+def test_tv_to_the_limit_law_is_accurate_far_below_float_resolution(alpha, sigma, expected):
+    # expected: ½ Σ |π_α − π̃| in 400-digit arithmetic (π_α by an LU solve of mp_reference's T_α,
+    # π̃ by detailed balance on Ũ); recomputed by this test for the first case
+    d = stationary_difference_to_limit(alpha, sigma=sigma)
+    assert abs(d.sum()) <= 1e-12 * np.abs(d).sum()
+    assert 0.5 * np.abs(d).sum() == pytest.approx(expected, rel=1e-6)
+
+
+def test_tv_reference_value_is_reproduced_in_400_digits():
+    mp = mp_reference.mp
+    grid = grid_points(0.5)
+    fp = grad(grid)
+    T = mp_reference.sr_transition_matrix(0.03, 1.0, 0.5, grid, fp, dps=400)
+    pi = mp_reference.stationary_distribution(T, dps=400)
+    with mp.workdps(400):
+        neg = [mp_reference.ramp(-mp.mpf(float(f))) for f in fp]  # E[(−g)⁺] at σ = 1
+        pos = [mp_reference.ramp(mp.mpf(float(f))) for f in fp]
+        w = [mp.mpf(1)]
+        for i in range(len(grid) - 1):
+            w.append(w[-1] * neg[i] / pos[i + 1])  # detailed balance of the tridiagonal T̃
+        z = sum(w)
+        tv = sum(abs(p - x / z) for p, x in zip(pi, w)) / 2
+    assert float(tv) == pytest.approx(2.924372e-47, rel=1e-6)

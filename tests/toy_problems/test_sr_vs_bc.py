@@ -75,6 +75,18 @@ def test_simulated_sr_histogram_is_close_to_the_stationary_distribution():
     assert tv_distance(hist, pi) < 0.02
 
 
+def test_expected_loss_under_pi_matches_the_simulated_long_run_mean():
+    # E_π f from the exact chain against the mean loss over simulated SR iterates (independent)
+    from toy_problems.markov import expected_value
+
+    alpha, sigma = 0.1, 1.0
+    counts = simulate_histograms("SR", alpha, 3000, sigma=sigma, chains=1000, seed=4, burn_in=1500)
+    hist = counts.sum(axis=(0, 1)) / counts.sum()
+    grid = grid_points()
+    pi = stationary_distribution(sr_transition_matrix(alpha, sigma=sigma))
+    assert expected_value(pi, loss(grid)) == pytest.approx(hist @ loss(grid), abs=0.01)
+
+
 def test_bc_mass_on_minimum_cell_grows_to_one_while_sr_does_not():
     alphas = [1.0, 0.1, 0.01]
     grid = grid_points()
@@ -155,7 +167,9 @@ def test_command_fast_mode_writes_figures_report_and_tables(tmp_path, capsys):
     assert {"fig2_toy_problem.png", "fig3_markov_chain.png", "fig_convex.png", "fig_big_batch.png", "sr_vs_bc.md"} <= names
     text = (tmp_path / "sr_vs_bc.md").read_text()
     assert "## Claims ledger" in text and "Theorem 6" in text
-    assert "| α |" in capsys.readouterr().out
+    assert "σ = 1" in text and "σ = 2" in text and "does not state the σ of Figure 2" in text
+    printed = capsys.readouterr().out
+    assert "| α |" in printed and "wrote:" in printed and str(tmp_path / "sr_vs_bc.md") in printed
 
 
 @pytest.mark.parametrize("command", ["markov_main", "big_batch_main"])

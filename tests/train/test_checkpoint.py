@@ -66,3 +66,38 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatc
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]  # no temporary file left
     assert zipfile.is_zipfile(path)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_checkpoint_file_mode_follows_the_umask(tmp_path, umask):
+    import os
+
+    old = os.umask(umask)
+    try:
+        path = save_checkpoint(tmp_path / "ck.npz", {"x": np.zeros(2)})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("path, state, error, message", [
+    (None, {"x": np.zeros(2)}, TypeError, "path must be a file path, got None"),
+    ("", {"x": np.zeros(2)}, TypeError, "path must be a file path"),
+    ("ck.npz", [("x", np.zeros(2))], TypeError, "state must be a dict of arrays, got list"),
+    ("ck.npz", {3: np.zeros(2)}, TypeError, "keys must be non-empty strings, got 3"),
+    ("ck.npz", {"__format_version__": np.asarray(9)}, ValueError, "reserved"),
+    ("ck.npz", {"f": print}, TypeError, "'f' is an object array"),
+])
+def test_bad_arguments_are_refused_before_the_existing_file_is_touched(tmp_path, path, state,
+                                                                       error, message):
+    target = save_checkpoint(tmp_path / "ck.npz", {"x": np.arange(3.0)})
+    before = target.read_bytes()
+    with pytest.raises(error, match=message):
+        save_checkpoint(tmp_path / path if path else path, state)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.npz"]
+
+
+def test_saving_onto_a_directory_is_refused_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        save_checkpoint(tmp_path, {"x": np.zeros(2)})

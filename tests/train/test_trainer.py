@@ -6,7 +6,8 @@ import pytest
 import tinyquant as tq
 from tinyquant import nn, optim
 from tinyquant.data import DataLoader
-from tinyquant.train import Callback, NonFiniteLossError, StandardRegime, Trainer
+from tinyquant.train import (Callback, CheckpointError, NonFiniteLossError, StandardRegime, Trainer,
+                             load_checkpoint, save_checkpoint)
 
 
 def blobs(n=120, seed=0):
@@ -167,6 +168,8 @@ def test_the_selection_survives_a_resume(tmp_path):
 
 
 class Counter(Callback):
+    """A stateful callback: counts steps, saved in checkpoints."""
+
     def __init__(self):
         self.steps = 0
 
@@ -212,3 +215,74 @@ def test_a_regime_must_be_a_regime():
     model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)
     with pytest.raises(TypeError, match="regime must be a Regime instance"):
         Trainer(model, optim.SGD(model.parameters(), lr=0.1), DataLoader(x, y, 32), regime=Duck())
+
+
+def test_callback_state_is_named_by_class_and_index_among_its_class(tmp_path):
+    trainer = make_trainer(1, callbacks=[Counter(), Callback(), Counter()])
+    keys = {k for k in trainer.state_dict() if k.startswith("callback/")}
+    assert keys == {"callback/Counter/steps", "callback/Counter.1/steps"}
+
+
+def test_callback_state_survives_a_resume(tmp_path):
+    first = make_trainer(3, path=tmp_path / "ck.npz", callbacks=[Counter()])
+    first.epochs = 1
+    first.fit()
+    counter = Counter()
+    resumed = make_trainer(3, path=tmp_path / "ck.npz", callbacks=[counter])
+    resumed.load(tmp_path / "ck.npz")
+    assert counter.steps == 4
+    resumed.fit()
+    assert counter.steps == 12
+
+
+def _checkpoint_after(tmp_path, epochs=1):
+    trainer = make_trainer(epochs, path=tmp_path / "ck.npz")
+    trainer.fit()
+    return tmp_path / "ck.npz"
+
+
+def test_a_checkpoint_with_more_epochs_than_the_run_is_refused_naming_the_file(tmp_path):
+    path = _checkpoint_after(tmp_path, epochs=3)
+    with pytest.raises(CheckpointError, match=r"ck.npz.*3 finished epochs but this run trains for 2"):
+        make_trainer(2).load(path)
+
+
+def test_a_checkpoint_of_another_batch_count_is_refused_before_anything_changes(tmp_path):
+    path = _checkpoint_after(tmp_path)
+    x, y = blobs()
+    trainer = make_trainer(3)
+    before = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+    trainer.train_loader = DataLoader(x, y, 16, shuffle=True, seed=7)   # 8 batches, not 4
+    with pytest.raises(CheckpointError, match=r"ck.npz.*step count 4 is not 1 epochs x 8"):
+        trainer.load(path)
+    assert trainer.epoch == 0
+    for key, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+def test_a_checkpoint_whose_history_disagrees_with_its_epoch_is_refused(tmp_path):
+    path = _checkpoint_after(tmp_path)
+    state = load_checkpoint(path)
+    state["trainer/history"] = np.asarray("[]")
+    save_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match="list of 1 per-epoch dicts"):
+        make_trainer(1).load(path)
+
+
+def test_a_garbled_random_stream_is_refused_naming_it(tmp_path):
+    path = _checkpoint_after(tmp_path)
+    state = load_checkpoint(path)
+    state["trainer/rng"] = np.asarray("{not json")
+    save_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match="random stream 'trainer/rng'"):
+        make_trainer(1).load(path)
+
+
+def test_fit_removes_temporaries_left_by_a_killed_checkpoint_write(tmp_path):
+    stale = tmp_path / ".ck.npz.x1y2z3.tmp"
+    stale.write_bytes(b"PK half a checkpoint")
+    other = tmp_path / ".other.npz.x1y2z3.tmp"   # another file's temporary: not ours
+    other.write_bytes(b"")
+    make_trainer(1, path=tmp_path / "ck.npz").fit()
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.x1y2z3.tmp", "ck.npz"]

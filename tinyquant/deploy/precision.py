@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..nn.layers import QuantizableLayer
+from ..quant.functional import sign
 
 FLOAT_BITS = 32
 
@@ -120,7 +121,7 @@ def weight_form(layer: QuantizableLayer) -> WeightForm:
     try:
         values = q.quantize(w).astype(np.float32)
         if q.num_levels == 2:
-            codes = np.where(values >= 0, 1, -1).astype(np.int8)
+            codes = sign(values).astype(np.int8)                 # sign(0) = +1
             return WeightForm("binary", 1, values, codes, per_channel_max(np.abs(values)))
         if q.num_levels == 3:
             codes = np.sign(values).astype(np.int8)

@@ -28,6 +28,7 @@ from ..ops import check_floating
 from ..tensor import Tensor
 from .im2col import col2im, im2col, output_size, pad2d
 from .parallel import ConvRuntime, default_runtime
+from .winograd import WinogradConv2dFunction, use_winograd
 
 # ------------------------------------------------------------------ checks
 
@@ -94,43 +95,51 @@ class Conv2dFunction(Function):
     Forward and backward run on contiguous chunks of the batch in parallel threads
     (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`); each chunk is the whole
     computation on a slice of the batch, and dW adds the chunks' partial sums. The column
-    matrices come from, and go back to, the runtime's buffer pool.
+    matrices come from, and go back to, the runtime's buffer pool, one chunk at a time.
+
+    dW needs the columns again. By default the backward rebuilds them from the saved input
+    (one more im2col per chunk) rather than keeping them from the forward: the columns are
+    kh·kw times the input, and keeping every layer's columns made a ResNet-20 training step at
+    batch 128 hold 4.2× PyTorch's working memory (benchmarks/bench_memory.py).
+    ``ConvRuntime(save_columns=True)`` keeps them instead.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), runtime=None):
         runtime = default_runtime() if runtime is None else runtime
-        ctx.runtime = runtime
         buffers = runtime.buffers
         o, c, kh, kw = weight.shape
         n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
-        cols = buffers.take((n, c * kh * kw, ho * wo), x.dtype)   # (N, C·kh·kw, Ho·Wo)
         y = np.empty((n, o, ho * wo), dtype=x.dtype)
         wm = weight.reshape(o, -1)
+        keep = is_grad_enabled() and ctx.needs_input_grad[1] and runtime.save_columns
 
         def chunk(lo, hi):
-            im2col(x[lo:hi], kh, kw, stride, padding, out=cols[lo:hi])
-            np.matmul(wm, cols[lo:hi], out=y[lo:hi])                # y[n] = Wm · cols[n]
+            cols = im2col(x[lo:hi], kh, kw, stride, padding,           # (n, C·kh·kw, Ho·Wo)
+                          out=buffers.take((hi - lo, c * kh * kw, ho * wo), x.dtype))
+            np.matmul(wm, cols, out=y[lo:hi])                        # y[n] = Wm · cols[n]
+            if keep:
+                return cols
+            buffers.give(cols)
+            return None
 
-        runtime.over_batch(chunk, n, cols.size)
+        work = n * c * kh * kw * ho * wo                              # the columns' size
+        cols_by_chunk = dict(zip(runtime.chunk_bounds(n, work), runtime.over_batch(chunk, n, work)))
         if bias is not None:
             y += bias[:, None]
-        if is_grad_enabled() and ctx.needs_input_grad[1]:
-            ctx.save_for_backward(weight, cols)                  # dW needs the columns
-        else:
-            ctx.save_for_backward(weight, None)
-            buffers.give(cols)
-        ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
+        # dW needs the columns: kept (runtime.save_columns) or rebuilt from x in the backward
+        ctx.save_for_backward(weight, cols_by_chunk if keep else {}, x if ctx.needs_input_grad[1] else None)
+        ctx.x_shape, ctx.stride, ctx.padding, ctx.runtime, ctx.work = x.shape, stride, padding, runtime, work
         return y.reshape(n, o, ho, wo)
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.stride is None:
             raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
-        weight, cols = ctx.saved
+        weight, cols_by_chunk, x = ctx.saved
         runtime, buffers = ctx.runtime, ctx.runtime.buffers
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        n = grad.shape[0]
+        n, kh, kw = grad.shape[0], *weight.shape[2:]
         g = grad.reshape(n, grad.shape[1], -1)                   # (N, O, Ho·Wo)
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
 
@@ -138,15 +147,22 @@ class Conv2dFunction(Function):
             if need_dx:
                 dx[lo:hi] = _conv2d_input_grad(grad[lo:hi], weight, (hi - lo, *ctx.x_shape[1:]),
                                                ctx.stride, ctx.padding, buffers)
-            if need_dw:                                          # Σ_n dy[n]·cols[n]ᵀ over the chunk
-                return np.matmul(g[lo:hi], cols[lo:hi].transpose(0, 2, 1)).sum(axis=0)
-            return None
+            if not need_dw:
+                return None
+            cols = cols_by_chunk.pop((lo, hi), None)             # kept by the forward, or rebuilt
+            if cols is None:
+                cols = im2col(x[lo:hi], kh, kw, ctx.stride, ctx.padding,
+                              out=buffers.take((hi - lo, weight[0].size, g.shape[2]), grad.dtype))
+            dw_part = np.matmul(g[lo:hi], cols.transpose(0, 2, 1)).sum(axis=0)   # Σ_n dy[n]·cols[n]ᵀ
+            buffers.give(cols)
+            return dw_part
 
-        partial = runtime.over_batch(chunk, n, n * weight[0].size * g.shape[2])   # work: the columns' size
+        partial = runtime.over_batch(chunk, n, ctx.work)
         dw = db = None
         if need_dw:
             dw = functools.reduce(np.add, partial).reshape(weight.shape)
-            buffers.give(cols)
+            for cols in cols_by_chunk.values():                  # chunks the backward split otherwise
+                buffers.give(cols)
             ctx.saved, ctx.stride = (), None                     # the columns are reused from now on
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0, 2, 3))                        # Σ over batch and pixels
@@ -200,6 +216,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                 f"conv2d: kernel {axis} {k} is larger than the padded input {axis} {size + 2 * p} "
                 f"(input shape {x.shape}, padding {padding})"
             )
+    runtime = default_runtime() if runtime is None else runtime
+    if use_winograd(runtime.algorithm, x.shape, weight.shape, stride):
+        return WinogradConv2dFunction.apply(x, weight, bias, padding=padding, runtime=runtime)
     return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding, runtime=runtime)
 
 

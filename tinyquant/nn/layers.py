@@ -302,22 +302,25 @@ class ModuleList(Module):
 
 
 def quantize_model(model: Module, weight_quantizer=None, activation_quantizer=None,
-                   keep_first: bool = True, keep_last: bool = True) -> Module:
+                   keep_first: bool = True, keep_last: bool = True,
+                   edge_weight_quantizer=None, edge_activation_quantizer=None) -> Module:
     """Plug quantizers into every quantizable layer of ``model``, in definition order.
 
     ``weight_quantizer`` and ``activation_quantizer`` are factories ``layer -> Module or
     None`` called once per layer (so each layer gets its own learned scales). With
-    ``keep_first`` / ``keep_last`` the first / last layer stays in full precision, as
-    binary and ternary networks usually keep them. Returns the model.
+    ``keep_first`` / ``keep_last`` the first / last layer does not get them: it stays in
+    full precision, as binary and ternary networks usually keep it, or gets the
+    ``edge_*`` factories instead (seed 003 §5.1: first and last layers in 8 bits).
+    Returns the model.
     """
     layers = quantizable_layers(model)
     for i, layer in enumerate(layers):
-        if (keep_first and i == 0) or (keep_last and i == len(layers) - 1):
-            continue
-        if weight_quantizer is not None:
-            layer.weight_quantizer = weight_quantizer(layer)
-        if activation_quantizer is not None:
-            layer.activation_quantizer = activation_quantizer(layer)
+        edge = (keep_first and i == 0) or (keep_last and i == len(layers) - 1)
+        wq, aq = (edge_weight_quantizer, edge_activation_quantizer) if edge else (weight_quantizer, activation_quantizer)
+        if wq is not None:
+            layer.weight_quantizer = wq(layer)
+        if aq is not None:
+            layer.activation_quantizer = aq(layer)
     return model
 
 

@@ -48,6 +48,21 @@ def check_threads(value, where: str = "ConvRuntime") -> int:
     return value
 
 
+ALGORITHMS = ("auto", "im2col", "winograd")
+
+
+def check_algorithm(value, where: str = "ConvRuntime") -> str:
+    if value not in ALGORITHMS:
+        raise ValueError(f"{where}: algorithm must be one of {', '.join(ALGORITHMS)}, got {value!r}")
+    return value
+
+
+def default_algorithm() -> str:
+    """``TINYQUANT_CONV_ALGORITHM`` if set (auto, im2col or winograd), else ``"auto"``."""
+    return check_algorithm(os.environ.get("TINYQUANT_CONV_ALGORITHM", "auto"),
+                           "TINYQUANT_CONV_ALGORITHM")
+
+
 def default_threads() -> int:
     """``TINYQUANT_NUM_THREADS`` if set, else the CPUs this process may use (at most 8)."""
     value = os.environ.get("TINYQUANT_NUM_THREADS")
@@ -75,13 +90,29 @@ class ConvRuntime:
     """
 
     def __init__(self, threads: int | None = None, min_chunk: int = MIN_CHUNK,
-                 min_work: int = MIN_WORK, buffers: BufferPool | None = None):
+                 min_work: int = MIN_WORK, buffers: BufferPool | None = None,
+                 algorithm: str | None = None, save_columns: bool = False):
         self.threads = default_threads() if threads is None else threads
+        #: keep im2col's columns from the forward for dW (memory) or rebuild them in the
+        #: backward (one more im2col per convolution); see Conv2dFunction
+        self.save_columns = bool(save_columns)
+        self.algorithm = default_algorithm() if algorithm is None else algorithm
         self.min_chunk, self.min_work = min_chunk, min_work
         self.buffers = BufferPool() if buffers is None else buffers
         self._pools: dict[int, ThreadPoolExecutor] = {}
         self._blas = None
         _runtimes.add(self)
+
+    @property
+    def algorithm(self) -> str:
+        """How stride-1 3×3 convolutions are computed: ``"im2col"``, ``"winograd"``
+        (:mod:`tinyquant.nn.winograd`) or ``"auto"`` (the one measured faster for the shape;
+        every other convolution always uses im2col)."""
+        return self._algorithm
+
+    @algorithm.setter
+    def algorithm(self, value: str) -> None:
+        self._algorithm = check_algorithm(value)
 
     @property
     def threads(self) -> int:
@@ -126,7 +157,8 @@ class ConvRuntime:
 
     def __repr__(self) -> str:
         return (f"ConvRuntime(threads={self.threads}, min_chunk={self.min_chunk}, "
-                f"min_work={self.min_work})")
+                f"min_work={self.min_work}, algorithm={self.algorithm!r}, "
+                f"save_columns={self.save_columns})")
 
 
 _runtimes: "weakref.WeakSet[ConvRuntime]" = weakref.WeakSet()

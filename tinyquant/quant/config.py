@@ -20,6 +20,7 @@ The options, their defaults and which combinations act on something are checked 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWa
 from .schedules import SCHEDULES, STEScheduler
 from .sign_activation import replace_relus
 
+
 def weight_quantizer_factory(quant: QuantConfig, seed: int = 0):
     """``layer -> Quantizer`` for ``quant.quantizer`` (None for "none"); each stochastic
     quantizer gets its own child stream of ``seed``."""
@@ -52,15 +54,20 @@ def weight_quantizer_factory(quant: QuantConfig, seed: int = 0):
         kwargs["delta"] = quant.grid_delta
     if name == "uniq":
         kwargs["step_init"] = quant.step_init
+    if name in ("uniq", "lsq"):
+        kwargs["granularity"] = quant.step_granularity
     if name == "truncated_gaussian_ternary":
         kwargs["gradient_correctness"] = quant.gradient_correctness
         kwargs["init_factor"] = quant.threshold_init
-    get_quantizer(name, **kwargs)  # fail early on bad options
+    per_channel = kwargs.get("granularity") == "channel"
+    get_quantizer(name, **kwargs, **({"channels": 1} if per_channel else {}))  # fail early on bad options
     counter = iter(range(10**9))
 
     def factory(layer):
         extra = ({"rng": derived_generator(seed, QUANTIZER_STREAM, next(counter))}
                  if name in ("stochastic_binary", "stochastic_round") else {})
+        if per_channel:
+            extra["channels"] = layer.weight.shape[0]                  # one step per output channel
         return get_quantizer(name, **kwargs, **extra)
 
     return factory
@@ -73,10 +80,28 @@ def activation_quantizer_factory(quant: QuantConfig):
     kwargs = {"bits": quant.act_bits}
     if name == "uniq_activation":
         kwargs["step_init"] = quant.step_init
+        kwargs["init_batches"] = quant.init_batches
     if name == "sign_activation" and quant.act_ste is not None:
         kwargs["ste"] = quant.act_ste
     get_quantizer(name, **kwargs)
     return lambda layer: get_quantizer(name, **kwargs)
+
+
+def edge_quantizer_factories(model, quant: QuantConfig, seed: int = 0):
+    """(weight, activation) factories of the kept first/last layers at ``quant.edge_bits``
+    bits (seed 003 §5.1: 8 bits, as LSQ does), or (None, None) to keep them in full precision.
+    The same quantizers as the other layers at that width; the activation quantizer goes on
+    the last layer only: the first layer's input is the data (signed when normalized, which
+    an unsigned activation quantizer would clip at 0)."""
+    bits = quant.edge_bits
+    if not bits:
+        return None, None
+    edge = dataclasses.replace(quant, weight_bits=bits, act_bits=bits if quant.act_bits else 0)
+    aq = (activation_quantizer_factory(edge)
+          if edge.activation_quantizer_name() != "sign_activation" else None)
+    layers = quantizable_layers(model)
+    return (weight_quantizer_factory(edge, seed),
+            None if aq is None else (lambda layer: None if layer is layers[0] else aq(layer)))
 
 
 def quantizer_parameters(model) -> list:
@@ -159,7 +184,8 @@ def configure_quantization(model, quant: QuantConfig, *, seed: int = 0, out=None
             raise ValueError(f"--regime {quant.regime}: no layer left to quantize "
                              f"(--keep-first / --keep-last keep all {len(layers)})")
         regime = RoundingRegime([layer.weight for layer in chosen], quant.grid_delta,
-                                stochastic=quant.regime == "sr", binary=quant.binary_rounding)
+                                stochastic=quant.regime == "sr", binary=quant.binary_rounding,
+                                clip=None if math.isinf(quant.grid_clip) else quant.grid_clip)
         if aq is not None:
             quantize_model(model, None, aq, quant.keep_first, quant.keep_last)
         if quant.diagnostics:
@@ -169,7 +195,8 @@ def configure_quantization(model, quant: QuantConfig, *, seed: int = 0, out=None
             callbacks += recorders + [SaveDiagnostics(diagnostics_path, recorders)]
         return QuantSetup(model, callbacks, regime, param_groups(model))
 
-    quantize_model(model, wq, aq, quant.keep_first, quant.keep_last)
+    quantize_model(model, wq, aq, quant.keep_first, quant.keep_last,
+                   *edge_quantizer_factories(model, quant, seed))
     if wq is None and aq is None:
         return QuantSetup(model, callbacks, None, None)
 

@@ -33,6 +33,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..nn.module import Parameter
 from ..rng import as_generator
 from . import functional as F
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
@@ -66,7 +67,57 @@ def check_step_init(owner: str, step_init):
 def lsq_unit_step(x, qp: int) -> float:
     """LSQ's step initialization 2·E|x|/√Q_P (seed 003, §5.3: Q_P = 2^b − 1 for activations,
     2^(b−1) − 1 for weights)."""
-    return float(F.lsq_init_step(np.mean(np.abs(x), dtype=np.float64), qp))
+    return float(F.lsq_init_step(mean_abs(x), qp))
+
+
+GRANULARITIES = ("layer", "channel")
+
+
+def step_parameter(owner: str, granularity: str, channels) -> Parameter:
+    """The learnable step: 0-d for ``granularity="layer"``, one per output channel (shape (C,))
+    for ``"channel"``, seed 003 §5.1's kernel-wise weight quantization. ``channels`` = C,
+    ``weight.shape[0]``, is needed up front so that a checkpoint loads before the first forward."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"{owner}: granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    if granularity == "layer":
+        if channels is not None:
+            raise ValueError(f"{owner}: channels={channels!r} needs granularity='channel'")
+        return scalar_parameter(1.0)
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
+        raise ValueError(f"{owner}: granularity='channel' needs channels, the number of output channels "
+                         f"(weight.shape[0]), as an integer >= 1, got {channels!r}")
+    return Parameter(np.ones(int(channels), dtype=np.float32))
+
+
+def per_channel(owner: str, step, w):
+    """``step`` (Tensor or array) shaped to broadcast against ``w``: as is when 0-d, else
+    (C, 1, …, 1), one step per output channel (the autograd engine sums the step's gradient
+    back over each channel's weights)."""
+    if step.ndim == 0:
+        return step
+    check_channels(owner, step, w)
+    return step.reshape((-1,) + (1,) * (w.ndim - 1))
+
+
+def check_channels(owner: str, step, w) -> None:
+    if step.ndim and (w.ndim < 2 or w.shape[0] != step.shape[0]):
+        raise ValueError(f"{owner}: the weight has shape {tuple(w.shape)} but the step is per output channel "
+                         f"for {step.shape[0]} channels (granularity='channel', channels={step.shape[0]})")
+
+
+def channel_statistic(fn, w, step):
+    """``fn(w)`` for a layer-wise step; ``fn`` over each output channel's weights, shape (C,),
+    for a kernel-wise one; a channel whose statistic is 0 (all its weights equal) takes the
+    layer's value instead."""
+    if step.ndim == 0:
+        return fn(w)
+    per = fn(w.reshape(step.shape[0], -1), axis=1)
+    return np.where(per > 0, per, fn(w))
+
+
+def mean_abs(x, axis=None):
+    """E|x| in float64 (over ``axis``)."""
+    return np.mean(np.abs(x), axis=axis, dtype=np.float64)
 
 
 def symmetric_levels(owner: str, bits=None, levels=None) -> int:
@@ -120,7 +171,7 @@ class UniQWeightFunction(Function):
             thresholds = (np.arange(n1) + 0.5) * step - alpha
             dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
         dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * n1 / 2)   # eq. 6
-        return dx, np.sum(grad * dq_dstep)
+        return dx, grad * dq_dstep          # summed to the step's shape (per layer or channel)
 
 
 class UniQ(Quantizer):
@@ -129,13 +180,15 @@ class UniQ(Quantizer):
     N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
     to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5).
     ``ste=None`` is the paper's STE; a registry name applies the staircase rule
-    (``"clipped"`` reproduces the paper's STE exactly).
+    (``"clipped"`` reproduces the paper's STE exactly). ``granularity="channel"`` (with
+    ``channels`` = weight.shape[0]) learns one Δ per output channel, initialized from that
+    channel's weights alone: the kernel-wise quantization of seed 003 §5.1.
     """
 
     name = "uniq"
 
     def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None,
-                 step_init="optimal"):
+                 step_init="optimal", granularity: str = "layer", channels: int | None = None):
         super().__init__(ste)
         if levels is not None:
             bits = None
@@ -144,32 +197,35 @@ class UniQ(Quantizer):
         if self.step_init == "lsq" and self.num_levels < 4:
             raise ValueError(f"{self.name}: step_init 'lsq' needs >= 2 bits (Q_P = 2^(b-1) - 1 "
                              f"is 0 at {self.num_levels} levels)")
-        self.step = scalar_parameter(1.0)
+        self.step = step_parameter(self.name, granularity, channels)
 
     def initialize(self, w):
-        if self.step_init == "optimal":
-            step = optimal_unit_step(self.num_levels, "weight") * np.std(w)     # eq. 9
-        elif self.step_init == "lsq":
-            step = lsq_unit_step(w, self.num_levels // 2 - 1)       # Q_P = 2^(b−1) − 1
+        if self.step_init == "optimal":                             # eq. 9, per layer or channel
+            step = optimal_unit_step(self.num_levels, "weight") * channel_statistic(np.std, w, self.step)
+        elif self.step_init == "lsq":                               # Q_P = 2^(b−1) − 1
+            step = F.lsq_init_step(channel_statistic(mean_abs, w, self.step), self.num_levels // 2 - 1)
         else:
             step = self.step_init                                   # a fixed value (Table 5)
         self.step.data[...] = step
 
     def forward(self, w):
         check_tensor(self.name, w)
+        check_channels(self.name, self.step, w)
         self.maybe_initialize(w.data)
         step = self.step if self.step.dtype == w.dtype else self.step.astype(w.dtype)
-        return UniQWeightFunction.apply(w, step, levels=self.num_levels, ste=self.ste)
+        return UniQWeightFunction.apply(w, per_channel(self.name, step, w), levels=self.num_levels, ste=self.ste)
 
-    def scale(self, w):
-        return self.step.data * (self.num_levels - 1) / 2            # α, the largest level
+    def scale(self, w):                                              # α, the largest level
+        return per_channel(self.name, self.step.data, np.asarray(w)) * (self.num_levels - 1) / 2
 
     def codes(self, w):
-        k = F.weight_index(np.asarray(w), self.step.data, self.num_levels).astype(np.int64)
+        w = np.asarray(w)
+        k = F.weight_index(w, per_channel(self.name, self.step.data, w), self.num_levels).astype(np.int64)
         return 2 * k - (self.num_levels - 1)                            # q̂_w, eq. 4
 
     def extra_repr(self):
-        return f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
+        return (f"levels={self.num_levels}" + (f", ste={self.ste!r}" if self.ste else "")
+                + (f", channels={self.step.shape[0]}" if self.step.ndim else ""))
 
 
 class UniQActivationFunction(Function):
@@ -214,6 +270,9 @@ class UniQActivation(Quantizer):
     def __init__(self, bits: int = 2, ste=None, init_batches: int = 1, step_init="optimal"):
         super().__init__(ste)
         self.num_levels = 2 ** check_bits(self.name, bits)
+        if isinstance(init_batches, bool) or not isinstance(init_batches, numbers.Integral) or init_batches < 1:
+            raise ValueError(f"{self.name}: init_batches (batches that estimate the step, seed 003 uses "
+                             f"100-1000) must be an integer >= 1, got {init_batches!r}")
         self.init_batches = int(init_batches)
         self.step_init = check_step_init(self.name, step_init)
         self.step = scalar_parameter(1.0)
@@ -271,7 +330,7 @@ class LSQFunction(Function):
         v, r = ctx.saved
         inside = (v > -ctx.qn) & (v < ctx.qp)
         dq_ds = np.where(inside, r - v, np.where(v <= -ctx.qn, -ctx.qn, ctx.qp))
-        return grad * inside, ctx.grad_scale * np.sum(grad * dq_ds)
+        return grad * inside, ctx.grad_scale * grad * dq_ds      # summed to the step's shape
 
 
 class LSQ(Quantizer):
@@ -279,34 +338,44 @@ class LSQ(Quantizer):
     −Q_n·s … Q_p·s with Q_n = 2^(b−1), Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0);
     ``signed=False`` (activations) has levels 0 … (2^b − 1)·s. s initialized to 2·E|x|/√Q_p.
     N in the gradient scale 1/√(N·Q_p) is the number of weights, or of features per sample.
+    ``granularity="channel"`` (weights, with ``channels`` = weight.shape[0]): one s per output
+    channel (seed 003 §5.1), initialized from that channel alone; N is then the number of
+    weights of one channel, the weights that share the step.
     """
 
     name = "lsq"
 
-    def __init__(self, bits: int = 2, signed: bool = True):
+    def __init__(self, bits: int = 2, signed: bool = True, granularity: str = "layer",
+                 channels: int | None = None):
         super().__init__(None)
         self.signed = bool(signed)
         bits = check_bits(self.name if signed else "lsq_activation", bits, 2 if signed else 1)
         self.qn, self.qp = F.lsq_bounds(bits, self.signed)
         self.num_levels = self.qn + self.qp + 1
-        self.s = scalar_parameter(1.0)
+        if granularity != "layer" and not self.signed:
+            raise ValueError(f"lsq_activation: granularity must be 'layer' (seed 003 §5.1 quantizes "
+                             f"activations layer-wise), got {granularity!r}")
+        self.s = step_parameter(self.name, granularity, channels)
 
     def initialize(self, x):
-        self.s.data[...] = lsq_unit_step(x, self.qp)
+        self.s.data[...] = F.lsq_init_step(channel_statistic(mean_abs, x, self.s), self.qp)
 
     def forward(self, x):
         check_tensor(self.name, x)
+        check_channels(self.name, self.s, x)
         self.observe(x.data)
         self.maybe_initialize(x.data)
-        n = x.size if self.signed else x.size // max(x.shape[0], 1)
+        n = x.data.size // self.s.data.size if self.signed else x.data.size // max(x.shape[0], 1)
         s = self.s if self.s.dtype == x.dtype else self.s.astype(x.dtype)
-        return LSQFunction.apply(x, s, qn=self.qn, qp=self.qp, grad_scale=1 / math.sqrt(n * self.qp))
+        return LSQFunction.apply(x, per_channel(self.name, s, x), qn=self.qn, qp=self.qp,
+                                 grad_scale=1 / math.sqrt(n * self.qp))
 
     def scale(self, x):
-        return self.s.data * max(self.qn, self.qp)
+        return per_channel(self.name, self.s.data, np.asarray(x)) * max(self.qn, self.qp)
 
     def codes(self, x):
-        return F.lsq_index(np.asarray(x), self.s.data, self.qn, self.qp).astype(np.int64)
+        x = np.asarray(x)
+        return F.lsq_index(x, per_channel(self.name, self.s.data, x), self.qn, self.qp).astype(np.int64)
 
 
 class LSQActivation(LSQ):

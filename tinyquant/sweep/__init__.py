@@ -8,7 +8,7 @@ A *study* is a small TOML file (read with the standard library's ``tomllib``)::
     claim = "..."                     # required: the paper claim the study tests
     full_runtime = "about 8 s"        # required: measured runtime of full mode on 2 cores
     baseline = "sgd"                  # required: the setting the Welch tests compare against
-    metric = "test_accuracy"          # optional (default): a per-epoch key; its last value counts
+    metric = "test_accuracy"          # optional (default), or test_loss, train_accuracy, train_loss
 
     [base]                            # options of `tinyquant train` (Namespace names:
     model = "mlp"                     #   batch_size, not --batch-size); any option the
@@ -35,11 +35,14 @@ A *study* is a small TOML file (read with the standard library's ``tomllib``)::
 
 A run's configuration is the train defaults, then ``[base]``, then ``[fast]`` (fast mode),
 then the setting, then the seed; its id is the hash of that configuration as sorted JSON
-(``study.run_id``). ``seed``, ``out``, ``resume`` and ``no_progress`` belong to the runner
+(``study.run_id``), with the input files (``init_from``, ``data_dir``: relative to the study
+file) replaced by the sha256 of their content. ``seed``, ``out``, ``resume`` and ``no_progress`` belong to the runner
 and may not be set. Validation (``StudyError``, a ValueError, naming file, key and problem):
 unknown sections or keys, wrong types or choices, unknown training options, an empty grid,
 duplicate setting names or seeds, a baseline that is not a setting, a ``[fast]`` option a
-setting also sets, two settings with the same configuration.
+setting also sets, two settings with the same configuration, an unknown metric, a name that
+is not a plain file name, a file that is not UTF-8, an input file that does not exist.
+One sweep at a time writes an output folder (a lock; the second refuses).
 
 Modules: ``study`` (reading and validation), ``records`` (the JSON-lines file),
 ``runner`` (the parallel, resumable sweep), ``report`` (statistics, tables, figure),

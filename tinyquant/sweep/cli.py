@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .report import write_report
-from .runner import default_out, run_sweep
+from .runner import SweepLockedError, default_out, run_sweep
 from .study import StudyError, load_study
 
 
@@ -51,7 +51,7 @@ def run_sweep_command(args) -> int:
         study = load_study(args.study, fast=args.fast)
         result = run_sweep(study, args.out, workers=args.workers, scheduler=args.scheduler,
                            progress=not args.no_progress)
-    except (StudyError, ImportError) as error:
+    except (StudyError, ImportError, SweepLockedError, ValueError) as error:
         print(f"tinyquant sweep: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     print(f"records in {result.records_path}; "

@@ -8,7 +8,16 @@ interrupted sweep resumes: rerunning skips every recorded run id.
 
 Each run trains through ``tinyquant.run.train`` (the one training API) in its own
 folder ``<out>/runs/<run_id>/`` (checkpoint, ``config.json``, ``history.json`` and the
-captured ``train.log``); a folder left by an unrecorded run is overwritten.
+captured ``train.log``). A run killed
+before its record was written continues from its last checkpoint (resumption is exact, and
+the same id means the same configuration and input files).
+
+Safety: one sweep at a time per output folder -- ``<out>/.sweep.lock`` is held with
+``flock`` for the whole sweep (the kernel drops it if the sweep dies, so no stale lock
+survives a ``kill -9``) and a second sweep refuses with :class:`SweepLockedError`. Local
+workers die with their parent (Linux: ``PR_SET_PDEATHSIG``; elsewhere a thread watching
+the parent pid), so killing a sweep never leaves workers running queued runs. Temporary
+files of checkpoint writes a kill interrupted are removed when the next sweep starts.
 """
 
 from __future__ import annotations
@@ -16,13 +25,20 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import socket
+import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no folder lock
+    fcntl = None
 
 from .records import append_record, drop_torn_tail, read_records
 from .study import Study, record_run_id, training_defaults
@@ -39,13 +55,75 @@ def default_out(study: Study) -> Path:
     return Path("out") / "studies" / study.name
 
 
-def _limit_blas_threads(threads: int) -> None:
-    """Worker initializer: share the cores between workers instead of oversubscribing —
-    BLAS's threads and the convolution's batch threads (its default ConvRuntime) alike."""
+class SweepLockedError(RuntimeError):
+    """Another sweep is writing the same output folder."""
+
+
+@contextlib.contextmanager
+def folder_lock(out: Path):
+    """Hold ``<out>/.sweep.lock`` (``flock``, exclusive, non-blocking) for the block."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ".sweep.lock"
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise SweepLockedError(
+                    f"another sweep ({holder}) is writing {str(out)!r}; wait for it to finish "
+                    f"or give this one another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since "
+                     f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()   # releases the lock
+
+
+def remove_stale_temporaries_under(out: Path) -> int:
+    """Delete the ``.checkpoint.npz.*.tmp`` files killed runs left in ``<out>/runs/*/``."""
+    from ..train.checkpoint import remove_stale_temporaries
+
+    return sum(len(remove_stale_temporaries(folder / "checkpoint.npz"))
+               for folder in (out / "runs").glob("*") if folder.is_dir())
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker exit as soon as process ``parent`` is gone."""
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:   # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tinyquant-parent-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int | None = None) -> None:
+    """Worker initializer: die with the sweep, and share the cores between workers instead
+    of oversubscribing — BLAS's threads and the convolution's batch threads (its default
+    ConvRuntime) alike."""
     from threadpoolctl import threadpool_limits
 
     from ..nn import parallel
 
+    if parent is not None:
+        _die_with_parent(parent)
     threadpool_limits(limits=threads)
     runtime = parallel.default_runtime()
     runtime.threads = min(runtime.threads, threads)
@@ -56,16 +134,21 @@ def execute_run(config: dict, run_dir: str) -> dict:
 
     The training's progress lines go to ``run_dir/train.log``, not to the worker's stdout.
     """
-    from ..config import TrainConfig
+    from ..config import ConfigError, TrainConfig
     from ..run import train
+    from ..train.checkpoint import CheckpointError
 
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    run_config = TrainConfig.from_dict({**config, "out": str(folder), "resume": False,
-                                        "overwrite": True, "no_progress": True})
+    run_config = TrainConfig.from_dict({**config, "out": str(folder), "resume": True,
+                                        "no_progress": True})
     start = time.perf_counter()
-    with open(folder / "train.log", "w") as log, contextlib.redirect_stdout(log):
-        history = train(run_config)
+    with open(folder / "train.log", "a") as log, contextlib.redirect_stdout(log):
+        try:   # a run killed before it was recorded continues from its checkpoint
+            history = train(run_config)
+        except (CheckpointError, ConfigError) as error:   # unusable leftovers: start over
+            print(f"starting afresh: {error}")
+            history = train(run_config.replace(resume=False, overwrite=True))
     return {"history": history, "wall_time": time.perf_counter() - start,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "host": socket.gethostname(), "pid": os.getpid()}
@@ -88,7 +171,7 @@ def _open_executor(workers: int, scheduler: str | None):
         threads = max(1, (os.cpu_count() or 1) // workers)
         pool = ProcessPoolExecutor(max_workers=workers,
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_limit_blas_threads, initargs=(threads,))
+                                   initializer=_init_worker, initargs=(threads, os.getpid()))
 
         def close(wait: bool):
             pool.shutdown(wait=wait, cancel_futures=True)
@@ -128,8 +211,23 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
         raise ValueError("pass either executor or scheduler, not both "
                          f"(scheduler={scheduler!r})")
     out = Path(default_out(study) if out is None else out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"run_sweep: out {str(out)!r} is a file; expected a folder for the "
+                         f"records and run folders")
+    missing = study.missing_inputs()
+    if missing:
+        raise ValueError(f"study {study.name} ({study.path}): input file(s) "
+                         f"{', '.join(map(repr, missing))} do not exist")
+    with folder_lock(out):
+        return _sweep(study, out, workers, scheduler, executor, echo, progress)
+
+
+def _sweep(study, out, workers, scheduler, executor, echo, progress) -> SweepResult:
     result = SweepResult(records_path=out / "records.jsonl")
     drop_torn_tail(result.records_path)
+    removed = remove_stale_temporaries_under(out)
+    if removed:
+        echo(f"removed {removed} temporary file(s) of interrupted checkpoint writes")
     defaults = training_defaults()
     recorded = {record_run_id(record, defaults) for record in read_records(result.records_path)}
     todo = [run for run in study.runs if run.run_id not in recorded]
@@ -168,19 +266,20 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
                 if isinstance(error, BrokenProcessPool):
                     result.failed[run.run_id] += BROKEN_POOL_HINT
                 finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
-                     f"({result.failed[run.run_id]})")
+                         f"({result.failed[run.run_id]})")
                 continue
             history = outcome["history"]
             append_record(result.records_path, {
                 "run_id": run.run_id, "study": study.name, "mode": study.mode,
                 "setting": run.setting, "seed": run.seed, "baseline": study.baseline,
-                "metric": study.metric, "config": run.config, "history": history,
+                "metric": study.metric, "config": run.config, "inputs": run.inputs,
+                "history": history,
                 "final": history[-1], **{k: v for k, v in outcome.items() if k != "history"},
             })
             result.executed.append(run.run_id)
             value = history[-1].get(study.metric, float("nan"))
             finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
-                 f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
+                     f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
     except BaseException:
         for future in futures:
             future.cancel()

@@ -11,6 +11,12 @@ run starts. A run's identity is :func:`run_id`: a hash of its full resolved conf
 gets the same id and a resumed sweep recognises it; a record written before an option
 existed is matched with that option at the value it ran with (:func:`record_run_id`).
 
+Input files (:data:`PATH_OPTIONS`: ``init_from``, ``data_dir``): a relative path is
+resolved against the study file's folder when the study is loaded (a worker on another
+machine or in another directory gets the absolute path), and the run id hashes the files'
+*content* (sha256, :func:`input_digest`), not their path: replace the checkpoint a study
+fine-tunes from and its runs are new runs; move the folder and they are not.
+
 The schema is documented in ``tinyquant/sweep/__init__.py`` and ``studies/README.md``.
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +40,12 @@ from ..config import LEGACY_VALUES, ConfigError, TrainConfig, check_value
 
 SECTIONS = {"study", "base", "grid", "fast"}
 STUDY_KEYS = {"name", "description", "claim", "full_runtime", "baseline", "metric"}
+#: What a study can report: keys of the trainer's last history entry (tinyquant.train); the
+#: test metrics are the selected epoch's, measured once at the end (see tinyquant.sweep.report).
+METRICS = ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "train_accuracy", "train_loss")
+#: Training options naming input files or folders: resolved against the study file and
+#: identified by their content (see the module docstring).
+PATH_OPTIONS = ("init_from", "data_dir")
 STUDY_REQUIRED = ("name", "description", "claim", "full_runtime", "baseline")
 GRID_KEYS = {"seeds", "settings", "axes"}
 # options the runner sets itself; a study may not set them
@@ -55,6 +68,7 @@ class Run:
     seed: int
     config: dict  # every tinyquant-train option except out / resume / no_progress
     run_id: str
+    inputs: dict = field(default_factory=dict)  # PATH_OPTIONS option -> "sha256:<hex>"
 
 
 @dataclass
@@ -72,11 +86,48 @@ class Study:
     settings: list = field(default_factory=list)  # setting names, in file order
     runs: list = field(default_factory=list)  # Run objects, setting-major then seed
 
+    def missing_inputs(self) -> list[str]:
+        """The input files or folders (absolute paths) the runs need that do not exist."""
+        return sorted({run.config[key] for run in self.runs
+                       for key, digest in run.inputs.items() if digest == MISSING})
+
 
 def run_id(config: dict) -> str:
     """A stable id for a resolved configuration: sha256 of its sorted JSON, 16 hex digits."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+MISSING = "missing"
+
+
+def input_digest(where: str, path) -> str:
+    """``"sha256:<hex>"`` of a file's bytes, or of a folder's files (their relative paths and
+    contents, sorted); :data:`MISSING` if the path does not exist (a study may be checked
+    before the checkpoint it starts from is made; ``run_sweep`` refuses to run it)."""
+    path = Path(path)
+    if path.is_file():
+        files = [(path.name, path)]
+    elif path.is_dir():
+        files = sorted((p.relative_to(path).as_posix(), p) for p in path.rglob("*") if p.is_file())
+    else:
+        return MISSING
+    total = hashlib.sha256()
+    for name, file in files:
+        digest = hashlib.sha256()
+        try:
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(2 ** 20), b""):
+                    digest.update(block)
+        except OSError as error:
+            raise StudyError(f"{where}: cannot read {str(file)!r} ({error.strerror})") from None
+        total.update(f"{name}\0{digest.hexdigest()}\n".encode())
+    return "sha256:" + total.hexdigest()
+
+
+def identity(config: dict, inputs: dict) -> dict:
+    """The configuration a run id hashes: input paths replaced by their content digests."""
+    return {**config, **{key: inputs[key] for key in inputs if config.get(key) is not None}}
 
 
 def training_defaults() -> dict:
@@ -100,7 +151,10 @@ def record_run_id(record: dict, defaults: dict | None = None) -> str:
         return record["run_id"]
     defaults = training_defaults() if defaults is None else defaults
     filled = {k: LEGACY_VALUES.get(k, v) for k, v in defaults.items() if k not in config}
-    return run_id({**filled, **config})
+    config = {**filled, **config}
+    inputs = record.get("inputs") if isinstance(record.get("inputs"), dict) else {}
+    # a record without its inputs' digests keeps their paths: never equal to a run's id
+    return run_id(identity(config, inputs))
 
 
 def training_options() -> dict:
@@ -199,14 +253,38 @@ def _settings(where: str, grid: dict, known: dict) -> list[tuple[str, dict]]:
 
 def load_study(path, fast: bool = False) -> Study:
     """Read and validate the study file at ``path``; ``fast`` applies its ``[fast]`` table."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_study: path must be a file path, got {path!r}")
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise StudyError(f"study file {str(path)!r} does not exist") from None
+    except OSError as error:
+        raise StudyError(f"study file {str(path)!r} cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise StudyError(f"{path}: not UTF-8 text (byte {raw[error.start]:#04x} on line {line}); "
+                         f"TOML files are UTF-8, save it in that encoding") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise StudyError(f"{path}: not valid TOML: {error}") from None
     return study_from_dict(data, path, fast=fast)
+
+
+def _resolve_paths(where: str, options: dict, folder: Path) -> dict:
+    """``options`` with relative PATH_OPTIONS made absolute against ``folder``."""
+    out = dict(options)
+    for key in PATH_OPTIONS:
+        value = out.get(key)
+        if isinstance(value, str) and value:
+            if "\0" in value:
+                raise StudyError(f"{where}.{key}: the path {value!r} contains a NUL byte")
+            out[key] = str((folder / Path(value).expanduser()).resolve())
+    return out
 
 
 def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
@@ -226,12 +304,18 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
     for key in STUDY_KEYS & set(meta):
         if not isinstance(meta[key], str) or not meta[key].strip():
             raise StudyError(f"{f}: [study] {key} must be a non-empty string, got {meta[key]!r}")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", meta["name"]):
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", meta["name"]):
         raise StudyError(f"{f}: [study] name {meta['name']!r} must be a plain file name "
-                         f"(letters, digits, '_', '.', '-'); it names the output files")
+                         f"(letters, digits, '_', '.', '-', starting with a letter or digit); "
+                         f"it names the output folder and files")
     metric = meta.get("metric", "test_accuracy")
+    if metric not in METRICS:
+        raise StudyError(f"{f}: [study] metric {metric!r} is not a metric the runs record; "
+                         f"expected one of {', '.join(METRICS)}")
+    folder = path.parent
 
     base = _check_options(f"{f}: [base]", _check_table(f"{f}: [base]", data["base"]), known)
+    base = _resolve_paths(f"{f}: [base]", base, folder)
     grid = _check_table(f"{f}: [grid]", data["grid"], GRID_KEYS)
     if "seeds" not in grid:
         raise StudyError(f"{f}: [grid] is missing the key 'seeds'")
@@ -244,7 +328,8 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
 
     fast_table = _check_table(f"{f}: [fast]", data.get("fast", {}))
     fast_options = {k: v for k, v in fast_table.items() if k != "seeds"}
-    fast_options = _check_options(f"{f}: [fast]", fast_options, known)
+    fast_options = _resolve_paths(f"{f}: [fast]",
+                                  _check_options(f"{f}: [fast]", fast_options, known), folder)
     fast_seeds = (_check_seeds(f"{f}: [fast] seeds", fast_table["seeds"])
                   if "seeds" in fast_table else seeds)
     for name, overrides in settings:
@@ -254,7 +339,9 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
                              f"sets; fast mode would erase the difference between settings")
 
     defaults = training_defaults()
-    runs, seen = [], {}
+    settings = [(name, _resolve_paths(f"{f}: [grid] {name!r}", overrides, folder))
+                for name, overrides in settings]
+    runs, seen, digests = [], {}, {}
     for name, overrides in settings:
         for seed in (fast_seeds if fast else seeds):
             config = {**defaults, **base, **(fast_options if fast else {}), **overrides,
@@ -264,12 +351,18 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
             except (ConfigError, TypeError) as error:
                 raise StudyError(f"{f}: setting {name!r} ({'fast' if fast else 'full'} mode): "
                                  f"{error}") from None
-            rid = run_id(config)
+            inputs = {}
+            for key in PATH_OPTIONS:
+                if config.get(key):
+                    if config[key] not in digests:
+                        digests[config[key]] = input_digest(f"{f}: {name!r} {key}", config[key])
+                    inputs[key] = digests[config[key]]
+            rid = run_id(identity(config, inputs))
             if rid in seen:
                 raise StudyError(f"{f}: settings {seen[rid]!r} and {name!r} resolve to the "
                                  f"same training configuration")
             seen[rid] = name
-            runs.append(Run(setting=name, seed=seed, config=config, run_id=rid))
+            runs.append(Run(setting=name, seed=seed, config=config, run_id=rid, inputs=inputs))
     return Study(path=path, name=meta["name"], description=meta["description"],
                  claim=meta["claim"], full_runtime=meta["full_runtime"],
                  baseline=meta["baseline"], metric=metric, mode="fast" if fast else "full",
