@@ -8,6 +8,13 @@ import os
 
 import matplotlib
 import pytest
+from hypothesis import settings
+
+# In CI (CI=true) hypothesis draws the same examples on every run, so a run that lands is the
+# run that was tested; locally it keeps exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 matplotlib.use("Agg")
 

@@ -123,11 +123,11 @@ def build_run(config: TrainConfig) -> TrainingRun:
     if config.val_fraction > 0:
         x_fit, y_fit, x_val, y_val = validation_split(data.x_train, data.y_train,
                                                       config.val_fraction, config.seed)
-        val_loader = DataLoader(x_val, y_val, 256)
+        val_loader = DataLoader((x_val, y_val), batch_size=256)
     transform = standard_augmentation(padding=4) if config.augment else None
-    train_loader = DataLoader(x_fit, y_fit, config.batch_size, shuffle=True, seed=config.seed,
-                              transform=transform)
-    test_loader = DataLoader(data.x_test, data.y_test, 256)
+    train_loader = DataLoader((x_fit, y_fit), batch_size=config.batch_size, shuffle=True,
+                              seed=config.seed, transform=transform)
+    test_loader = DataLoader((data.x_test, data.y_test), batch_size=256)
     params = setup.param_groups if setup.param_groups is not None else model.parameters()
     if config.optimizer == "sgd":
         optimizer = optim.SGD(params, lr=config.base_lr, momentum=config.momentum,

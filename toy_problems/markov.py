@@ -471,8 +471,8 @@ def stationary_difference_to_limit(alpha, *, sigma, delta=DELTA, domain=DOMAIN, 
     np.fill_diagonal(E, 0.0)
     np.fill_diagonal(E, -E.sum(axis=1))
     pi_a = np.exp(log_stationary_distribution(L))
-    pi_lim = stationary_distribution(limit_transition_matrix(alpha if alpha <= limit_alpha0(limit_rate_matrix(sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn)) else None,
-                                                             sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn))
+    # π̃ does not depend on the α of T̃_α (eq. 20), so T̃_α₀ gives it even when α > α₀
+    pi_lim = stationary_distribution(limit_transition_matrix(sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn))
     A = -T.copy()
     np.fill_diagonal(A, 0.0)
     np.fill_diagonal(A, -A.sum(axis=1))  # I − T_α, diagonal as the off-diagonal row sum

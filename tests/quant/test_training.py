@@ -302,7 +302,7 @@ def tiny_trainer(model, regime, optimizer, epochs=1, callbacks=()):
     from tinyquant.train import Trainer
 
     data = get_dataset("digits")
-    loader = DataLoader(data.x_train[:256].reshape(256, -1), data.y_train[:256], 64, shuffle=True, seed=0)
+    loader = DataLoader((data.x_train[:256].reshape(256, -1), data.y_train[:256]), 64, shuffle=True, seed=0)
     return Trainer(model, optimizer, loader, epochs=epochs, regime=regime, callbacks=callbacks,
                    show_progress=False)
 

@@ -2,11 +2,12 @@
 
 from .callbacks import Callback, EpochLog, LambdaCallback
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .trainer import NonFiniteLossError, Regime, StandardRegime, Trainer
+from .trainer import EmptyEpochError, NonFiniteLossError, Regime, StandardRegime, Trainer
 
 __all__ = [
     "Callback",
     "CheckpointError",
+    "EmptyEpochError",
     "EpochLog",
     "LambdaCallback",
     "NonFiniteLossError",
