@@ -7,6 +7,8 @@
                                      run a study's grid of training runs (resumable)
     tinyquant report STUDY.toml [--fast] [--records DIR] [--out DIR]
                                      the study's table (Markdown, CSV), tests and figure
+    tinyquant course student --out DIR
+                                     the student edition of the coursework notebooks
 
 tinyquant train with no arguments trains digits_cnn on the 8x8 digits that scikit-learn
 ships, writes checkpoint.npz, config.json and history.json to --out and prints the test

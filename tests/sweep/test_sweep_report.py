@@ -149,3 +149,15 @@ def test_the_report_selects_one_mode_and_refuses_to_mix_them(tiny_sweep, tmp_pat
     assert math.isclose(written["report"].rows[0].mean,
                         np.mean([json.loads(x)["final"]["test_accuracy"] for x in lines[:4]
                                  if json.loads(x)["setting"] == "sgd"]))
+
+
+def test_curves_are_drawn_on_validation_and_old_records_stay_readable():
+    from tinyquant.sweep.report import curve_metric
+
+    new = [{"history": [{"val_accuracy": 0.5}, {"val_accuracy": 0.6, "test_accuracy": 0.55}]}]
+    old = [{"history": [{"test_accuracy": 0.5}, {"test_accuracy": 0.6}]}]
+    assert curve_metric(new, "test_accuracy") == "val_accuracy"
+    assert curve_metric(old, "test_accuracy") == "test_accuracy"
+    assert curve_metric(new, "val_accuracy") == "val_accuracy"
+    with pytest.raises(ValueError, match="no per-epoch validation counterpart"):
+        curve_metric([{"history": [{"train_loss": 1.0}, {"test_loss": 0.3}]}], "test_loss")
