@@ -1,13 +1,11 @@
 """The registry's declared facts: complete, consistent with each class, and read by every consumer
 (the CLI's choices and checks, the listings)."""
 
-import argparse
 import inspect
 
 import pytest
 
 from tinyquant.quant import QUANTIZERS, STES, get_quantizer, get_ste, list_quantizers, list_stes, ste_table
-from tinyquant.quant import config
 from tinyquant.quant.registry import MAX_BITS, quantizer_names, register_quantizer, register_ste
 
 
@@ -75,16 +73,19 @@ def test_bit_widths_have_an_upper_bound_that_names_the_argument():
 
 
 def test_cli_choices_and_checks_are_read_from_the_registry():
+    from tinyquant import config
+    from tinyquant.cli import Parser, add_train_arguments
+
     names = quantizer_names("weight")
-    assert config.WEIGHT_QUANTIZERS == names
-    assert set(config.ACTIVATION_QUANTIZERS) == {n for n, c in QUANTIZERS.items() if c.facts.kind == "activation"}
-    assert set(names) | set(config.ACTIVATION_QUANTIZERS) == set(QUANTIZERS)
-    assert set(config.TAKES_STE) == {n for n in names if QUANTIZERS[n].facts.takes_ste}
-    assert set(config.TAKES_BITS) == {n for n in names if QUANTIZERS[n].facts.bits is not None}
-    parser = config.add_quant_arguments(argparse.ArgumentParser())
+    activation = quantizer_names("activation")
+    assert config.weight_quantizers() == names and config.activation_quantizers() == activation
+    assert set(names) | set(activation) == set(QUANTIZERS)
+    assert {n for n in names if config.takes_ste(n)} == {n for n in names if QUANTIZERS[n].facts.takes_ste}
+    assert {n for n in names if config.takes_bits(n)} == {n for n in names if QUANTIZERS[n].facts.bits is not None}
+    parser = add_train_arguments(Parser())
     choices = {a.dest: a.choices for a in parser._actions if a.choices}
     assert tuple(choices["quantizer"]) == ("none",) + names
-    assert tuple(choices["act_quantizer"]) == ("auto",) + config.ACTIVATION_QUANTIZERS
+    assert tuple(choices["act_quantizer"]) == ("auto",) + activation
     assert tuple(choices["ste"]) == tuple(STES)
 
 
