@@ -325,8 +325,8 @@ assert abs(long_run_var - 4) < 0.25, long_run_var  # ≈ 13 standard errors away
 #   with gradient $\gamma/\sqrt{\hat\sigma^2 + \varepsilon}$.
 #
 # A pitfall that follows: in training mode a batch of **one** $(1, C)$ vector has
-# $x - \mu_B = 0$, so every output is $\beta$, whatever the input. Evaluate single samples in
-# evaluation mode.
+# $x - \mu_B = 0$, so every output would be $\beta$, whatever the input; tinyquant refuses such
+# a batch with a ValueError, as PyTorch does. Evaluate single samples in evaluation mode.
 
 # %%
 rng = np.random.default_rng(4)
@@ -362,12 +362,14 @@ assert tq.gradcheck(lambda x_, g_, b_: F.batch_norm(x_, rm, rv, g_, b_, training
                     batch[:2].astype(np.float64), np.array([1.0, 2.0, 0.5]), np.zeros(3))
 print("eval mode uses the running estimates; its gradient passes gradcheck.")
 
+# a batch of one in training: x − μ = 0, so the output would be β whatever the input;
+# tinyquant refuses it, as PyTorch does (the DataLoader folds a last batch of one away)
 single = nn.BatchNorm1d(3)
-single.bias.data[:] = [0.5, -1.0, 2.0]
-with tq.no_grad():
-    out = single(tq.Tensor(rng.standard_normal((1, 3)).astype(np.float32))).data
-np.testing.assert_allclose(out, [[0.5, -1.0, 2.0]])
-print("training mode, batch of one: the output is β =", out[0])
+try:
+    single(tq.Tensor(rng.standard_normal((1, 3)).astype(np.float32)))
+    raise AssertionError("a training batch of one should be refused")
+except ValueError as error:
+    print("training mode, batch of one:", error)
 
 
 # %% [markdown]

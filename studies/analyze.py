@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from tinyquant.markdown import table
 from tinyquant.sweep import default_out, load_study, read_records
 from tinyquant.sweep.report import report_stem, select_records
 
@@ -71,15 +72,15 @@ def _by_setting(records, settings):
 def peak_and_error(groups, metric) -> list[str]:
     lines = ["## Peak and final error", "",
              f"Per setting over seeds: the best epoch's `{metric}` (peak), the epoch it occurs "
-             f"(mean), and the final test error in % (100 − final accuracy).", "",
-             "| setting | n | peak | epoch of peak | final error % |", "|---|---|---|---|---|"]
+             f"(mean), and the final test error in % (100 − final accuracy).", ""]
+    body = []
     for s, rs in groups.items():
         curves = [[e[metric] for e in r["history"]] for r in rs]
         peaks = [max(c) for c in curves]
         where = [1 + int(np.argmax(c)) for c in curves]
         err = [100 * (1 - r["history"][-1]["test_accuracy"]) for r in rs]
-        lines.append(f"| {s} | {len(rs)} | {_ms(peaks)} | {np.mean(where):.1f} | {_ms(err)} |")
-    return lines + [""]
+        body.append([s, len(rs), _ms(peaks), f"{np.mean(where):.1f}", _ms(err)])
+    return lines + table(["setting", "n", "peak", "epoch of peak", "final error %"], body).splitlines() + [""]
 
 
 def learning_curve(groups, metric) -> list[str]:
@@ -88,13 +89,9 @@ def learning_curve(groups, metric) -> list[str]:
     n = min(len(r["history"]) for rs in groups.values() for r in rs)
     picks = epoch_picks(n)
     lines = ["## Learning curve", "",
-             f"`{metric}` after the given epochs, mean ± std over seeds.", "",
-             "| setting | n | " + " | ".join(f"epoch {e}" for e in picks) + " |",
-             "|---|---|" + "---|" * len(picks)]
-    for s, rs in groups.items():
-        cells = [_ms([r["history"][e - 1][metric] for r in rs]) for e in picks]
-        lines.append(f"| {s} | {len(rs)} | " + " | ".join(cells) + " |")
-    return lines + [""]
+             f"`{metric}` after the given epochs, mean ± std over seeds.", ""]
+    body = [[s, len(rs)] + [_ms([r["history"][e - 1][metric] for r in rs]) for e in picks] for s, rs in groups.items()]
+    return lines + table(["setting", "n"] + [f"epoch {e}" for e in picks], body).splitlines() + [""]
 
 
 def stability(groups) -> list[str]:
@@ -112,11 +109,9 @@ def stability(groups) -> list[str]:
     lines = ["## Stability of the test accuracy over epochs", "",
              f"Per run, over its {n_epochs} per-epoch test accuracies in pp: the standard "
              "deviation and the total variation Σ|acc_{t+1} − acc_t|; mean ± std over seeds. "
-             "Ranked from the smoothest (lowest mean total variation).", "",
-             "| rank | setting | n | std over epochs (pp) | total variation (pp) |",
-             "|---|---|---|---|---|"]
-    for i, (_, s, n, std, tv) in enumerate(sorted(rows, key=lambda x: x[0]), start=1):
-        lines.append(f"| {i} | {s} | {n} | {_ms(std)} | {_ms(tv)} |")
+             "Ranked from the smoothest (lowest mean total variation).", ""]
+    lines += table(["rank", "setting", "n", "std over epochs (pp)", "total variation (pp)"],
+                   [[i, s, n, _ms(std), _ms(tv)] for i, (_, s, n, std, tv) in enumerate(sorted(rows, key=lambda x: x[0]), start=1)]).splitlines()
     usable = [t for t in tvs if len(t) >= 2]
     if len(usable) >= 2:
         h, p = stats.kruskal(*usable)
@@ -140,7 +135,7 @@ def load_diagnostics(records, out: Path) -> dict:
 
 def _layer_table(groups, diags, recorder, key, title, intro, fmt=".3g") -> list[str]:
     """Per setting × layer, the mean over seeds of history[key][layer] at picked epochs."""
-    table, picks = {}, None
+    cells, picks = {}, None
     for s, rs in groups.items():
         for r in rs:
             h = diags.get(r["run_id"], {}).get(recorder)
@@ -149,17 +144,15 @@ def _layer_table(groups, diags, recorder, key, title, intro, fmt=".3g") -> list[
             n = len(h["epoch"])
             picks = picks or epoch_picks(n)
             for layer, values in h[key].items():
-                table.setdefault((s, layer), []).append([values[e - 1] for e in picks if e <= len(values)])
-    if not table:
+                cells.setdefault((s, layer), []).append([values[e - 1] for e in picks if e <= len(values)])
+    if not cells:
         return []
-    lines = [f"## {title}", "", intro, "",
-             "| setting | layer | n | " + " | ".join(f"epoch {e}" for e in picks) + " |",
-             "|---|---|---|" + "---|" * len(picks)]
-    for (s, layer), rows in table.items():
+    body = []
+    for (s, layer), rows in cells.items():
         width = min(len(x) for x in rows)
         m = np.mean([x[:width] for x in rows], axis=0)
-        lines.append(f"| {s} | {layer} | {len(rows)} | " + " | ".join(format(v, fmt) for v in m) + " |")
-    return lines + [""]
+        body.append([s, layer, len(rows)] + [format(v, fmt) for v in m] + [""] * (len(picks) - width))
+    return [f"## {title}", "", intro, ""] + table(["setting", "layer", "n"] + [f"epoch {e}" for e in picks], body).splitlines() + [""]
 
 
 def sqnr_table(groups, diags) -> list[str]:
@@ -183,14 +176,12 @@ def sqnr_table(groups, diags) -> list[str]:
              "SQNR = 10·log10(Var(x)/E[(x − Q(x))²]) in dB, recorded every 10 steps; mean over "
              "seeds. 'at 20 %' is the last record in the first 20 % of the steps (the warm-up "
              "covers the first 5 of 30 epochs = 17 %). 'std jump' = max/initial std of the "
-             "quantizer input.", "",
-             "| setting | quantizer | n | first | min | at 20 % | final | input std jump |",
-             "|---|---|---|---|---|---|---|---|"]
+             "quantizer input.", ""]
+    body = []
     for (s, q), vals in rows.items():
         m = np.mean(vals, axis=0)
-        lines.append(f"| {s} | {q} | {len(vals)} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.2f} | "
-                     f"{m[3]:.2f} | {m[5]:.2f}× |")
-    return lines + [""]
+        body.append([s, q, len(vals), f"{m[0]:.2f}", f"{m[1]:.2f}", f"{m[2]:.2f}", f"{m[3]:.2f}", f"{m[5]:.2f}×"])
+    return lines + table(["setting", "quantizer", "n", "first", "min", "at 20 %", "final", "input std jump"], body).splitlines() + [""]
 
 
 def gradient_table(groups, diags) -> list[str]:
@@ -207,14 +198,12 @@ def gradient_table(groups, diags) -> list[str]:
         return []
     lines = ["## Mean gradient magnitude of the latent weights", "",
              "Mean |∂L/∂w| per step, averaged over each epoch and over the quantized layers; "
-             "mean over seeds. 'last/first' is the ratio of the final to the first epoch.", "",
-             "| setting | n | " + " | ".join(f"epoch {e}" for e in picks) + " | last/first |",
-             "|---|---|" + "---|" * (len(picks) + 1)]
+             "mean over seeds. 'last/first' is the ratio of the final to the first epoch.", ""]
+    body = []
     for s, curves in rows.items():
         m = np.mean(curves, axis=0)
-        lines.append(f"| {s} | {len(curves)} | " + " | ".join(f"{m[e - 1]:.3g}" for e in picks)
-                     + f" | {m[-1] / m[0]:.3f} |")
-    return lines + [""]
+        body.append([s, len(curves)] + [f"{m[e - 1]:.3g}" for e in picks] + [f"{m[-1] / m[0]:.3f}"])
+    return lines + table(["setting", "n"] + [f"epoch {e}" for e in picks] + ["last/first"], body).splitlines() + [""]
 
 
 def analyze(study, out=None, results="studies/results") -> Path:

@@ -157,8 +157,22 @@ def test_float32_stays_float32_and_float64_stays_float64():
         (lambda: tq.cross_entropy(tq.Tensor(np.zeros(3)), np.array([0])), "(N, C)"),
         (lambda: tq.cross_entropy(tq.Tensor(np.zeros((1, 3))), np.array([0.5])), "integers"),
         (lambda: tq.concatenate([]), "at least one"),
+        (lambda: tq.cross_entropy(tq.Tensor(np.zeros((0, 3))), np.zeros(0, np.int64)), "empty"),
     ],
 )
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_integer_logits_are_refused_rather_than_truncated(dtype):
+    """Integer logits once gave a cross-entropy of 1 instead of 1.4076 (truncated to int)."""
+    logits = tq.Tensor(np.array([[1, 2, 0], [0, 1, 1]]).astype(dtype))
+    with pytest.raises(TypeError, match=f"cross_entropy: logits must be floating-point .*got dtype "
+                                        f"{np.dtype(dtype)}"):
+        tq.cross_entropy(logits, np.array([0, 2]))
+    z = logits.data.astype(np.float64)                  # cast explicitly: the documented remedy
+    as_float = tq.cross_entropy(tq.Tensor(z), np.array([0, 2])).item()
+    lse = np.log(np.exp(z).sum(axis=1))
+    assert as_float == pytest.approx(((lse[0] - z[0, 0]) + (lse[1] - z[1, 2])) / 2, rel=1e-12)

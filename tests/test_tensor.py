@@ -111,6 +111,12 @@ def test_permute_moves_axes_like_numpy_and_its_gradient_is_the_inverse_permutati
     tq.gradcheck(lambda t: t.permute(dims) * 1.5, x)
 
 
+def test_view_and_squeeze_gradients_match_finite_differences():
+    x = np.random.default_rng(3).standard_normal((2, 1, 3))
+    tq.gradcheck(lambda t: t.view(3, 2) * 2.0, x)
+    tq.gradcheck(lambda t: t.squeeze(1).softmax(1), x)
+
+
 def test_view_squeeze_and_permute_shapes():
     x = tq.Tensor(np.zeros((2, 1, 3)))
     assert x.view(3, 2).shape == (3, 2) and x.view(-1).shape == (6,)
@@ -178,3 +184,40 @@ def test_requires_grad_refuses_integers_non_leaves_and_non_bools():
 def test_size_without_a_call_is_still_numpys_element_count():
     x = tq.Tensor(np.zeros((2, 3)))
     assert x.size == 6 and x.size // 4 == 1 and np.eye(x.size).shape == (6, 6)
+
+
+# ------------------------------------------------------------ small aliases
+
+@SETTINGS
+@given(data=st.data())
+def test_min_is_minus_max_of_minus_x_and_its_gradient_goes_to_the_minimum(data):
+    shape = data.draw(shapes)
+    x = data.draw(arrays(shape)) + np.arange(np.prod(shape)).reshape(shape) * 1e-2   # no ties
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    X = tq.Tensor(x, requires_grad=True)
+    y = X.min(dim=axis)
+    np.testing.assert_array_equal(y.data, x.min(axis=axis))
+    y.sum().backward()
+    onehot = (x == x.min(axis=axis, keepdims=True)).astype(float)        # d min / dx
+    np.testing.assert_array_equal(X.grad, onehot)
+    assert X.argmin(dim=axis).data.tolist() == np.argmin(x, axis=axis).tolist()
+    tq.gradcheck(lambda t: t.min(axis, keepdims=True), x)
+
+
+def test_clamp_pow_matmul_clone_float_double_are_the_existing_ops():
+    x = np.array([[-2.0, 0.5], [1.5, 3.0]])
+    X = tq.Tensor(x, requires_grad=True)
+    np.testing.assert_array_equal(X.clamp(min=-1.0, max=2.0).data, np.clip(x, -1, 2))
+    np.testing.assert_array_equal(X.pow(2).data, x**2)
+    np.testing.assert_array_equal(X.matmul(X).data, x @ x)
+    c = X.clone()
+    assert c.data is not X.data and c.dtype == np.float64
+    (c * 3.0).sum().backward()
+    np.testing.assert_array_equal(X.grad, 3.0)
+    assert X.float().dtype == np.float32 and X.float().double().dtype == np.float64
+    tq.gradcheck(lambda t: t.clone().clamp(-1.0, 2.0).pow(2).matmul(t), x + 0.01)
+
+
+def test_cross_entropy_loss_module_equals_the_function():
+    z, y = tq.Tensor(np.random.default_rng(0).standard_normal((4, 3))), np.array([0, 2, 1, 1])
+    assert tq.nn.CrossEntropyLoss()(z, y).item() == tq.cross_entropy(z, y).item()

@@ -462,7 +462,7 @@ def check_floating(fn: str, name: str, x) -> None:
     """Refuse a non-floating-point input to an op whose result is real-valued.
 
     The policy (one for every such op: cross_entropy, log_softmax, softmax, linear,
-    batch_norm, dropout, the convolutions): integer and boolean inputs are *refused*, never
+    batch_norm, dropout, the convolutions and the poolings): integer and boolean inputs are *refused*, never
     cast, as PyTorch refuses them; computed in an integer dtype they truncate (a
     cross-entropy of 1 instead of 1.4076, a batch norm of zeros). Cast explicitly.
     """

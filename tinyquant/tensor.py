@@ -95,6 +95,17 @@ class Tensor:
     def astype(self, dtype) -> "Tensor":
         return ops.Cast.apply(self, dtype=np.dtype(dtype))
 
+    def float(self) -> "Tensor":
+        """float32 (PyTorch's ``.float()``); the gradient flows back in the old dtype."""
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def clone(self) -> "Tensor":
+        """A copy on the graph (the gradient passes through unchanged)."""
+        return ops.Cast.apply(self, dtype=self.dtype)
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Turn gradient tracking on (or off) for this leaf tensor, in place; returns it."""
         if not isinstance(requires_grad, (bool, np.bool_)):
@@ -208,6 +219,15 @@ class Tensor:
     def clip(self, low=None, high=None):
         return ops.Clip.apply(self, low=low, high=high)
 
+    def clamp(self, min=None, max=None):  # noqa: A002  (PyTorch's argument names)
+        return self.clip(min, max)
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def matmul(self, other):
+        return self @ other
+
     def softmax(self, dim: int = -1):
         return ops.softmax(self, dim=dim)
 
@@ -229,12 +249,23 @@ class Tensor:
         axis, keepdims = _reduction_args("max", self.ndim, axis, keepdims, dim, keepdim)
         return ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The minimum values, as −max(−x) (the gradient shared among tied minima)."""
+        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> "Tensor":
+        """Indices of the minima (int64, no gradient); over all elements if no axis."""
+        return self._arg("argmin", np.argmin, axis, keepdims, dim, keepdim)
+
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None) -> "Tensor":
         """Indices of the maxima (int64, no gradient); over all elements if no axis."""
-        axis, keepdims = _reduction_args("argmax", self.ndim, axis, keepdims, dim, keepdim)
+        return self._arg("argmax", np.argmax, axis, keepdims, dim, keepdim)
+
+    def _arg(self, fn, np_fn, axis, keepdims, dim, keepdim) -> "Tensor":
+        axis, keepdims = _reduction_args(fn, self.ndim, axis, keepdims, dim, keepdim)
         if isinstance(axis, tuple):
-            raise TypeError(f"argmax: dim must be one int, got {axis!r}")
-        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims))
+            raise TypeError(f"{fn}: dim must be one int, got {axis!r}")
+        return Tensor(np_fn(self.data, axis=axis, keepdims=keepdims))
 
     # ----------------------------------------------------------------- shapes
     def reshape(self, *shape):

@@ -185,18 +185,33 @@ def tampered(tmp: Path, edit) -> Path:
     return dst
 
 
-def resume_tampered(edit):
-    def run(tmp: Path):
+def train_in_process(**options):
+    """A callable training run of ``options`` through the Python API of the tree under test
+    (``tinyquant.run.train(TrainConfig)`` where it exists, else ``cli.run_train``)."""
+    import contextlib
+    import io
+
+    try:
+        from tinyquant.config import TrainConfig
+        from tinyquant.run import train as run
+
+        make = lambda: run(TrainConfig(**options, no_progress=True))  # noqa: E731
+    except ImportError:
         from tinyquant.cli import run_train, train_namespace
 
-        folder = tampered(tmp, edit)
-        args = train_namespace(model="mlp", epochs=1, batch_size=256, out=str(folder),
-                               resume=True, no_progress=True)
-        import contextlib
-        import io
+        make = lambda: run_train(train_namespace(**options, no_progress=True))  # noqa: E731
 
+    def call():
         with contextlib.redirect_stdout(io.StringIO()):
-            return clear_error(lambda: run_train(args), "checkpoint.npz")
+            return make()
+    return call
+
+
+def resume_tampered(edit):
+    def run(tmp: Path):
+        folder = tampered(tmp, edit)
+        return clear_error(train_in_process(model="mlp", epochs=1, batch_size=256,
+                                            out=str(folder), resume=True), "checkpoint.npz")
     return run
 
 
@@ -229,16 +244,9 @@ for _edit in (_nan_weight, _negative_variance, _epoch_million, _garbage_rng, _hu
 
 @case("checkpoint_contents")
 def init_from_nan_weights(tmp):
-    from tinyquant.cli import run_train, train_namespace
-
     folder = tampered(tmp, _nan_weight)
-    args = train_namespace(model="mlp", epochs=1, batch_size=256, out=str(tmp / "ft"),
-                           init_from=str(folder / "checkpoint.npz"), no_progress=True)
-    import contextlib
-    import io
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        return clear_error(lambda: run_train(args), "checkpoint.npz")
+    return clear_error(train_in_process(model="mlp", epochs=1, batch_size=256, out=str(tmp / "ft"),
+                                        init_from=str(folder / "checkpoint.npz")), "checkpoint.npz")
 
 
 @case("checkpoint_write")

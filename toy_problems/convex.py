@@ -67,6 +67,7 @@ __all__ = [
     "corollary1_bound",
     "theorem1_floor",
     "bc_deterministic_floor",
+    "sr_limit_floor",
 ]
 
 _HESSIAN_LIP_LOGCOSH = 4.0 / (3.0 * np.sqrt(3.0))  # max_x |d/dx sech²(x)|
@@ -330,6 +331,48 @@ def bc_deterministic_floor(problem: Problem, delta) -> float:
     delta = check_positive("delta", delta, "bc_deterministic_floor")
     b = delta * (np.floor(problem.w_star / delta) + 0.5)
     return float(0.5 * np.sum(np.diag(problem.A) * (b - problem.w_star) ** 2))
+
+
+def sr_limit_floor(problem: Problem, delta, *, mu=None, cells=24) -> tuple[float, float]:
+    """The T → ∞ floors of SR with α_t = 1/(μ(t+1)) on an axis-aligned quadratic, predicted by the
+    limit chain of seed 002 Theorem 5: (lim E[F(w̄_T)], lim E[F(w_T)]) for the average and the
+    last iterate; ``mu`` is the schedule's μ (default ``problem.mu``).
+
+    With A = diag(λ) the coordinates of SR are independent 1-D chains on the multiples of Δ with
+    gradient λ_i (x − w*_i) + σ ξ_i. For small α_t, T_α ≈ exp(α_t Q̃) (Q̃ the generator of the
+    limit chain, ``toy_problems.markov.limit_generator``), so the chain runs in the continuous
+    time s(t) = Σ_{u<t} α_u ≈ log(t)/μ and the law of w_t tends to the stationary π̃_i. Hence
+    E F(w_T) → Σ_i λ_i/2 E_π̃_i (x − w*_i)². The average over steps weighs continuous time by
+    dt/ds = μ t ∝ e^{μ s}: w̄_T is an exponentially weighted average of the last ~1/μ units of
+    continuous time, Y = ∫_0^∞ μ e^{−μu} x(S − u) du, whose variance does not shrink with T:
+    Var Y = μ ⟨f, (μI − Q̃)⁻¹ f⟩_π̃, f = x − E_π̃ x (from Cov(x(0), x(τ)) = ⟨f, e^{τQ̃} f⟩_π̃ and
+    ∫∫ μ² e^{−μ(u+v)} C(|u − v|) du dv = μ ∫_0^∞ e^{−μτ} C(τ) dτ). So
+    E F(w̄_T) → Σ_i λ_i/2 [(E_π̃_i x − w*_i)² + Var Y_i] — not 0, although E_π̃ x = w* (the limit
+    chain's drift is −E[g] = −λ(x − w*), whose stationary mean is 0). Each chain lives on
+    ``cells`` grid cells either side of w*_i (the mass beyond is far below float resolution for
+    σ/Δ of order 1)."""
+    from .markov import limit_generator, stationary_distribution
+    from .toy_1d import grid_points
+
+    if problem.A is None or not np.allclose(problem.A, np.diag(np.diag(problem.A))):
+        raise ValueError("sr_limit_floor: needs an axis-aligned quadratic (strongly_convex_quadratic(rotate=False))")
+    delta = check_positive("delta", delta, "sr_limit_floor")
+    mu = problem.mu if mu is None else check_positive("mu", mu, "sr_limit_floor")
+    cells = check_count("cells", cells, "sr_limit_floor", minimum=2)
+    avg = last = 0.0
+    for lam, ws in zip(np.diag(problem.A), problem.w_star):  # one 1-D chain per coordinate
+        k0 = np.floor(ws / delta)
+        domain = (delta * (k0 - cells), delta * (k0 + cells + 1))
+        grid = grid_points(delta, domain)
+        Q = limit_generator(sigma=problem.sigma, delta=delta, domain=domain, grad_fn=lambda x, lam=lam, ws=ws: lam * (x - ws))
+        rate = np.abs(np.diag(Q)).max()
+        pi = stationary_distribution(np.eye(grid.size) + Q / rate)  # same π̃ as T̃_α for any α
+        mean = pi @ grid
+        f = grid - mean
+        var_y = mu * (pi * f) @ np.linalg.solve(mu * np.eye(grid.size) - Q, f)
+        avg += 0.5 * lam * ((mean - ws) ** 2 + var_y)
+        last += 0.5 * lam * (pi @ (grid - ws) ** 2)
+    return float(avg), float(last)
 
 
 def corollary1_bound(T, *, mu, G):

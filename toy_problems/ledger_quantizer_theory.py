@@ -218,10 +218,10 @@ def build_step_size_rows(results: dict) -> list:
 
 
 def ledger_markdown(rows) -> str:
-    from .truncated_gaussian import md_table
+    from tinyquant.markdown import table
 
-    return md_table(["claim", "where", "what was computed", "measured", "verdict"],
-                    [[r.claim, r.where, r.computed, r.measured, f"**{r.verdict}**"] for r in rows])
+    return table(["claim", "where", "what was computed", "measured", "verdict"],
+                 [[r.claim, r.where, r.computed, r.measured, r.verdict_text()] for r in rows])
 
 
 def render_report(tg_results: dict, ss_results: dict, command: str) -> str:
@@ -237,8 +237,8 @@ def render_report(tg_results: dict, ss_results: dict, command: str) -> str:
              "figures to `out/truncated_gaussian` and `out/step_sizes` (not committed).", "",
              "## Part 1: truncated-Gaussian scaling (seed 001, eqs 4–10, Fig. 2–3)", "", truncated_gaussian.render_section(tg_results),
              "## Part 2: optimal step sizes (seed 003, eqs 7–10, Table 1)", ""]
-    for title, table in step_size.tables(ss_results):
-        parts += [f"### {title}", "", table, ""]
+    for title, md in step_size.tables(ss_results):
+        parts += [f"### {title}", "", md, ""]
     parts += ["## Claims ledger", "", ledger_markdown(rows), "", "## Closing note", "",
               "Seed 003's Table 1 is reproduced: all sixteen numbers agree at the printed precision "
               f"(Δ_w^u = {', '.join(f'{t1[n][0]:.4f}' for n in t1)}; SQNR_w = {', '.join(f'{t1[n][1]:.3f}' for n in t1)} dB; "
@@ -261,14 +261,23 @@ def main(argv=None) -> int:
     p.add_argument("--report", default=os.path.join("out", "quantizer_theory.md"),
                    help="where to write the report (default out/quantizer_theory.md)")
     args = p.parse_args(argv)
-    tg = truncated_gaussian.run_experiments(fast=args.fast, seed=args.seed)
-    ss = step_size.run_experiments(fast=args.fast, seed=args.seed)
+    from tqdm.auto import tqdm
+
+    # disable=None: a bar only on a terminal (the full run takes a minute or two)
+    with tqdm(total=2, desc="quantizer theory", unit="part", disable=None, leave=False) as bar:
+        bar.set_postfix_str("truncated Gaussian")
+        tg = truncated_gaussian.run_experiments(fast=args.fast, seed=args.seed)
+        bar.update(1)
+        bar.set_postfix_str("step sizes")
+        ss = step_size.run_experiments(fast=args.fast, seed=args.seed)
+        bar.update(1)
     command = "python -m toy_problems.ledger_quantizer_theory" + (" --fast" if args.fast else "") + f" --report {args.report}"
     report = render_report(tg, ss, command)
     os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
     with open(args.report, "w", encoding="utf-8") as fh:
         fh.write(report)
     print(report)
+    print(f"wrote:\n  {args.report}")
     return 0
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from scipy import integrate
 
+from tinyquant.markdown import table
 from tinyquant.quant.ste import STES, get_ste
 
 BLEND_FACTORS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -148,17 +149,24 @@ def draw_all_stes(path: Path) -> Path:
     cols = 5
     rows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
+    for i, (ax, name) in enumerate(zip(axes.flat, names)):
         ste = get_ste(name)
-        ax.plot(x, np.where(x >= 0, 1.0, -1.0), color="0.7", lw=1, label="sign")
-        ax.plot(x, ste.F(x), label="F")
-        ax.plot(x, ste.dF(x), label="F′")
+        F, dF = ste.F(x), ste.dF(x)
+        ax.plot(x, np.where(x >= 0, 1.0, -1.0), color="0.7", lw=1, label="sign(x), the forward quantizer")
+        ax.plot(x, F, label="F(x), soft forward")
+        ax.plot(x, dF, label="F′(x), surrogate gradient")
         ax.set_title(name, fontsize=10)
-        ax.set_ylim(-1.6, 3.2)
+        # every curve on scale (swish's F′ peaks at 5), with a common floor
+        ax.set_ylim(min(-1.6, 1.1 * F.min()), max(2.2, 1.1 * dF.max(), 1.1 * F.max()))
+        if i % cols == 0:
+            ax.set_ylabel("value (dimensionless)", fontsize=8)
+        if i >= len(names) - cols:
+            ax.set_xlabel("input x", fontsize=8)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Straight-through estimators: soft forward F and surrogate derivative F′")
+    axes.flat[0].legend(fontsize=6, loc="upper left")
+    fig.suptitle("Straight-through estimators with their default parameters: soft forward F (whose derivative the backward "
+                 "uses) and surrogate derivative F′; grey: sign")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -178,8 +186,12 @@ def draw_blended(path: Path, k: float = 10.0) -> Path:
             axes[row, 1].plot(x, ste.dF(x), label=f"f = {f:.1f}")
         axes[row, 0].set_title(f"{name}: F(x), k = {k:g}")
         axes[row, 1].set_title(f"{name}: F′(x)")
-        axes[row, 0].legend(fontsize=7)
-    fig.suptitle("Seed 004, Figure 3: blended STEs as f grows")
+        axes[row, 0].legend(fontsize=7, title="blend factor f")
+        axes[row, 0].set_ylabel("F(x), soft forward")
+        axes[row, 1].set_ylabel("F′(x), surrogate gradient")
+    for ax in axes[-1]:
+        ax.set_xlabel("input x")
+    fig.suptitle("Seed 004, Figure 3: blended STEs as f grows (f = 0: the plain STE, f = 1: the sharp surrogate)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -217,11 +229,9 @@ def trained_weights(epochs: int = 3, seed: int = 0) -> np.ndarray:
 
 
 def _markdown(rows: list[dict], digits: int = 4) -> str:
+    """Rows of dicts (same keys) as a Markdown table, through the one table helper."""
     keys = list(rows[0])
-    fmt = lambda v: f"{v:.{digits}g}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)
+    return table(keys, [[r[k] for k in keys] for r in rows], digits=digits)
 
 
 def ledger(lemma1: list[dict], lemma2: list[dict], cost: list[dict]) -> list[dict]:
@@ -293,10 +303,12 @@ def main(argv=None) -> int:
     results = run(args.fast, Path(args.out), args.seed)
     text = report(results)
     print(text)
-    print("\nfigures: " + ", ".join(str(p) for p in results["figures"]))
+    written = [str(p) for p in results["figures"]]
     if args.report:
         Path(args.report).write_text(text + "\n\nRegenerate with `python -m toy_problems.ste_analysis "
                                      "--report toy_problems/reports/ste_analysis.md`.\n")
+        written.append(str(args.report))
+    print("\nwrote:\n" + "\n".join(f"  {p}" for p in written))
     return 0
 
 

@@ -283,7 +283,7 @@ def run_experiments(fast: bool = False, seed: int = 0) -> dict:
 
 
 def tables(results: dict) -> list:
-    from .truncated_gaussian import md_table
+    from tinyquant.markdown import table as md_table
 
     out = []
     rows = []

@@ -68,6 +68,7 @@ import time
 import numpy as np
 from scipy import special, stats
 
+from tinyquant.markdown import table as md_table
 from tinyquant.quant import functional as F
 
 from .checks import as_generator, check_count
@@ -382,12 +383,6 @@ def _fmt(x, spec=".3g"):
     return format(x, spec)
 
 
-def md_table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def tables(results: dict) -> list:
     """(title, Markdown table) pairs."""
     from .weight_gaussianity import report_table
@@ -449,7 +444,8 @@ def write_figures(results: dict, out_dir: str) -> list:
     for ax, (s, ds, title) in zip(axes, ((f3["S"], f3["dS"], "(a) S(0, 1, δ)"), (f3["Sc"], f3["dSc"], "(b) S(0, 1, δᶜ), δᶜ = hardtanh(|δ|, 0, 3σ)"))):
         ax.plot(f3["delta"], s, label="forward S")
         ax.plot(f3["delta"], ds, label="backward ∂S/∂δ")
-        ax.set_xlabel("δ")
+        ax.set_xlabel("threshold δ (units of σ)")
+        ax.set_ylabel("S and ∂S/∂δ (units of σ; slope dimensionless)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend()

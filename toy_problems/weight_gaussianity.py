@@ -82,7 +82,7 @@ def gaussianity_report(weights: dict, threshold_fraction: float = 0.1, max_sampl
 
 
 def report_table(rows: list) -> str:
-    from .truncated_gaussian import md_table
+    from tinyquant.markdown import table as md_table
 
     body = [[r["layer"], f"{r['n']:,}", f"{r['mean']:+.4f}", f"{r['std']:.4f}", f"{r['skewness']:+.2f}", f"{r['excess_kurtosis']:+.2f}",
              f"{r['shapiro_w']:.4f}", f"{r['shapiro_p']:.2g}", f"{r['delta']:.4f} ({r['delta'] / r['std']:.2f}σ)",
@@ -119,8 +119,8 @@ def train_digits_mlp(epochs: int = 30, seed: int = 0, hidden=(256, 128), weight_
     data = load_digits(seed=seed)
     model = mlp(in_features=64, hidden=hidden, num_classes=10, rng=seed)
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=weight_decay)
-    train = DataLoader(data.x_train, data.y_train, batch_size=64, shuffle=True, seed=seed)
-    test = DataLoader(data.x_test, data.y_test, batch_size=512)
+    train = DataLoader((data.x_train, data.y_train), batch_size=64, shuffle=True, seed=seed)
+    test = DataLoader((data.x_test, data.y_test), batch_size=512)
     trainer = Trainer(model, opt, train, test, epochs=epochs, seed=seed, show_progress=False)
     history = trainer.fit()
     weights = {name: p.data.copy() for name, p in model.named_parameters() if p.data.ndim >= 2}
@@ -158,12 +158,15 @@ def plot_histograms(report: dict, out_dir: str) -> list:
     fig, axes = plt.subplots((k + cols - 1) // cols, cols, figsize=(4 * cols, 3 * ((k + cols - 1) // cols)), squeeze=False)
     for ax, r in zip(axes.ravel(), rows):
         w = np.asarray(weights[r["layer"]]).ravel()
-        ax.hist(w, bins=80, density=True, alpha=0.4)
+        ax.hist(w, bins=80, density=True, alpha=0.4, label="weights")
         x = np.linspace(w.min(), w.max(), 400)
-        ax.plot(x, stats.norm.pdf(x, r["mean"], r["std"]), "r")
+        ax.plot(x, stats.norm.pdf(x, r["mean"], r["std"]), "r", label="Gaussian, same μ and σ")
         for s in (-1, 1):
-            ax.axvline(r["mean"] + s * r["delta"], color="k", ls=":", lw=0.8)
-        ax.set_title(f"{r['layer']}\nW = {r['shapiro_w']:.3f}, S−c = {100 * r['gap']:+.1f}%", fontsize=8)
+            ax.axvline(r["mean"] + s * r["delta"], color="k", ls=":", lw=0.8, label="μ ± δ (ternary thresholds)" if s == 1 else None)
+        ax.set_title(f"{r['layer']}\nShapiro–Wilk W = {r['shapiro_w']:.3f}, S − centroid = {100 * r['gap']:+.1f}%", fontsize=8)
+        ax.set_xlabel("weight value", fontsize=8)
+        ax.set_ylabel("density", fontsize=8)
+    axes.ravel()[0].legend(fontsize=6)
     for ax in axes.ravel()[k:]:
         ax.axis("off")
     fig.tight_layout()

@@ -27,8 +27,10 @@ def test_shuffled_epoch_covers_every_sample_exactly_once(n, batch_size, seed, ep
     batches = collect(loader)
     seen = np.concatenate([yb for _, yb in batches])
     np.testing.assert_array_equal(np.sort(seen), np.arange(n))
-    assert len(batches) == len(loader) == -(-n // batch_size)
+    folded = n > 1 and n % batch_size == 1          # a last batch of one joins the one before
+    assert len(batches) == len(loader) == -(-n // batch_size) - folded
     assert all(len(yb) == batch_size for _, yb in batches[:-1])
+    assert len(batches[-1][1]) == (batch_size + 1 if folded else n - (len(batches) - 1) * batch_size)
     for xb, yb in batches:                      # inputs stay paired with their labels
         np.testing.assert_array_equal(xb[:, 0], 2 * yb)
 
@@ -169,3 +171,75 @@ def test_bad_arguments_are_rejected_early_with_clear_messages():
     bad = make(4, transform=lambda x, rng: x[:1])
     with pytest.raises(ValueError, match="returned"):
         next(iter(bad))
+
+
+# ------------------------------------------------------- the PyTorch-shaped constructor
+
+def test_a_last_batch_of_one_sample_is_folded_into_the_one_before_unless_told_not_to():
+    x, y = np.zeros((1438, 2), np.float32), np.arange(1438)            # the digits' training split
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437)] == [1438]      # --batch-size 1437
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437, fold_last=False)] == [1437, 1]
+    assert [len(yb) for _, yb in DataLoader((x, y), 1437, drop_last=True)] == [1437]
+    assert [len(yb) for _, yb in DataLoader((x[:1], y[:1]), 4)] == [1]     # a data set of one stays
+    assert [len(yb) for _, yb in DataLoader((x[:7], y[:7]), 3)] == [3, 4]
+
+
+class Squares:
+    """A map-style data set: __len__ and __getitem__ only."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        return np.array([i, i * i], dtype=np.float32), i % 3
+
+
+def test_a_map_style_dataset_is_batched_by_stacking_its_samples():
+    loader = DataLoader(Squares(), batch_size=4, shuffle=True, seed=3)
+    batches = collect(loader)
+    order = np.random.default_rng([3, 0]).permutation(10)
+    np.testing.assert_array_equal(np.concatenate([xb[:, 0] for xb, _ in batches]), order)
+    np.testing.assert_array_equal(np.concatenate([yb for _, yb in batches]), order % 3)
+    assert batches[0][0].shape == (4, 2) and batches[0][0].dtype == np.float32
+
+
+def test_the_pytorch_form_the_pair_form_and_the_older_form_give_the_same_batches():
+    from tinyquant.data import TensorDataset
+
+    x, y = np.arange(46, dtype=np.float32).reshape(23, 2), np.arange(23)
+    forms = [DataLoader(x, y, 5, shuffle=True, seed=4), DataLoader((x, y), 5, True, seed=4),
+             DataLoader(TensorDataset(x, y), batch_size=5, shuffle=True, seed=4),
+             DataLoader(list(zip(x, y)), batch_size=5, shuffle=True, seed=4)]
+    reference = collect(forms[0])
+    for loader in forms[1:]:
+        for (xa, ya), (xb, yb) in zip(reference, collect(loader)):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+
+
+def test_a_generator_fixes_the_seed_once_and_replays_like_a_seed():
+    x, y = np.zeros((20, 1)), np.arange(20)
+    seeded = DataLoader((x, y), 4, shuffle=True, rng=np.random.default_rng(1))
+    again = DataLoader((x, y), 4, shuffle=True, rng=np.random.default_rng(1))
+    assert seeded.seed == again.seed
+    np.testing.assert_array_equal(np.concatenate([b for _, b in seeded]), np.concatenate([b for _, b in again]))
+    with pytest.raises(TypeError, match="seed or rng, not both"):
+        DataLoader((x, y), 4, seed=1, rng=np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("dataset, error, message", [
+    (42, TypeError, r"dataset must be a pair of arrays"),
+    ((np.zeros(3),), TypeError, r"a tuple data set must be \(x, y\)"),
+    ([], ValueError, r"the data set is empty"),
+    ([np.zeros(2)], TypeError, r"dataset\[i\] must return a pair"),
+])
+def test_bad_datasets_are_refused_clearly(dataset, error, message):
+    with pytest.raises(error, match=message):
+        next(iter(DataLoader(dataset, 2)))
+
+
+def test_a_dataset_record_is_refused_with_the_split_to_pass():
+    from tinyquant.data import get_dataset
+
+    with pytest.raises(TypeError, match=r"pass one, e.g. DataLoader\(\(ds.x_train, ds.y_train\)"):
+        DataLoader(get_dataset("digits"), 32)

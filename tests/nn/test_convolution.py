@@ -314,3 +314,25 @@ def test_conv2d_gradients_do_not_depend_on_keeping_or_rebuilding_the_columns(sav
         grads.append((X.grad, W.grad))
     np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=0, atol=0)
     np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("stride, padding", [((1, 1), (1, 1)), ((2, 2), (1, 1)), ((2, 1), (0, 2))])
+def test_fast_conv2d_equals_the_plain_im2col_reference_and_its_gradients(stride, padding, three_threads):
+    from tinyquant.nn.convolution import Conv2dReference
+
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((9, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    r = None
+    results = []
+    for fn in ("fast", "plain"):
+        X, W, B = (tq.Tensor(a, requires_grad=True) for a in (x, w, b))
+        if fn == "fast":
+            y = conv2d(X, W, B, stride=stride, padding=padding)
+        else:
+            y = Conv2dReference.apply(X, W, B, stride=stride, padding=padding)
+        r = rng.standard_normal(y.shape) if r is None else r
+        y.backward(r)
+        results.append((y.data, X.grad, W.grad, B.grad))
+    for got, ref in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results[1][0], naive_conv2d(x, w, b, stride, padding), atol=1e-10)

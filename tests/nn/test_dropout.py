@@ -71,3 +71,26 @@ def test_a_bad_probability_is_refused_naming_it(p):
 def test_integer_input_is_refused():
     with pytest.raises(TypeError, match="dropout: input must be floating-point"):
         F.dropout(tq.Tensor(np.array([1, 2, 3])), 0.5, rng=0)
+
+
+def test_a_model_restored_from_its_state_dict_drops_the_same_units_next():
+    """The module's randomness is state: seed and mask count are buffers (exact resume)."""
+    x = tq.Tensor(np.ones((6, 6)))
+    run = nn.Sequential(nn.Dropout(0.5, rng=11))
+    run(x)
+    run(x)                                            # two masks drawn, then a checkpoint
+    state = run.state_dict()
+    assert int(state["0.draws"]) == 2 and int(state["0.seed"]) == 11
+    expected = run(x).data                            # the uninterrupted run's third mask
+    resumed = nn.Sequential(nn.Dropout(0.5, rng=99))  # built with another seed, then restored
+    resumed.load_state_dict(state)
+    np.testing.assert_array_equal(resumed(x).data, expected)
+
+
+def test_a_generator_gives_the_seed_once_so_equal_generators_build_equal_layers():
+    a = nn.Dropout(0.3, rng=np.random.default_rng(5))
+    b = nn.Dropout(0.3, rng=np.random.default_rng(5))
+    x = tq.Tensor(np.ones((4, 4)))
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        nn.Dropout(0.3, rng=-1)

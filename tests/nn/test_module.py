@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinyquant as tq
 from tinyquant import nn
@@ -144,3 +146,37 @@ def test_load_state_dict_casts_float64_into_float32_parameters():
     state["fc1.weight"][...] = 0.1
     model.load_state_dict(state)
     assert model.fc1.weight.dtype == np.float32 and np.all(model.fc1.weight.data == np.float32(0.1))
+
+
+def test_assigning_an_array_to_a_buffer_name_keeps_it_a_buffer():
+    bn = nn.BatchNorm1d(3)
+    bn.running_mean = np.full(3, 2.0, np.float32)
+    assert "running_mean" in bn.state_dict() and np.all(bn.state_dict()["running_mean"] == 2.0)
+    bn.running_var = None                               # anything else unregisters it
+    assert "running_var" not in bn.state_dict()
+
+
+CORRUPTIONS = {
+    "shape": lambda v: np.zeros(v.shape + (1,), v.dtype),
+    "nan": lambda v: np.where(np.arange(v.size).reshape(v.shape) == 0, np.nan, v).astype(v.dtype),
+    "inf": lambda v: np.full(v.shape, np.inf, v.dtype),
+    "int": lambda v: np.zeros(v.shape, np.int64),
+    "string": lambda v: np.full(v.shape, "w"),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_single_bad_entry_is_refused_and_nothing_is_written(data):
+    """Generated: corrupt one float entry of a full state (every other entry changed too)
+    and check that load_state_dict raises and the module is exactly as before."""
+    model = Tiny()
+    before = model.state_dict()
+    state = {k: v + 1 for k, v in Tiny().state_dict().items()}             # all entries differ
+    name = data.draw(st.sampled_from(sorted(state)))
+    kind = data.draw(st.sampled_from(sorted(CORRUPTIONS)))
+    state[name] = CORRUPTIONS[kind](state[name])
+    with pytest.raises((ValueError, TypeError), match=f"load_state_dict: '{name}'"):
+        model.load_state_dict(state, strict=data.draw(st.booleans()))
+    after = model.state_dict()
+    assert all(np.array_equal(after[k], before[k]) for k in before)

@@ -121,6 +121,11 @@ def _x(*shape):
         (lambda: avg_pool1d(_x(1, 3, 8), 2, stride=-1), ValueError, "avg_pool1d: stride must be positive, got -1"),
         (lambda: global_avg_pool2d(_x(3, 8)), ValueError, "global_avg_pool2d: input must be 4-D (N, C, H, W), got shape (3, 8)"),
         (lambda: global_avg_pool1d(np.zeros((1, 3, 8))), TypeError, "global_avg_pool1d: input must be a tinyquant.Tensor"),
+        (lambda: max_pool2d(_x(0, 3, 8, 8), 2), ValueError,          # died in a reshape before
+         "max_pool2d: input of shape (0, 3, 8, 8) is empty; expected at least one sample"),
+        (lambda: global_avg_pool2d(_x(0, 3, 4, 4)), ValueError, "global_avg_pool2d: input of shape (0, 3, 4, 4) is empty"),
+        (lambda: max_pool2d(tq.Tensor(np.ones((1, 1, 4, 4), np.int64)), 2, padding=1), TypeError,
+         "max_pool2d: input must be floating-point (float32 or float64), got dtype int64"),
     ],
 )
 def test_pooling_rejects_bad_input_naming_argument_and_value(call, error, message):

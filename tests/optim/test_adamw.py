@@ -39,7 +39,7 @@ def test_decoupled_decay_differs_from_adams_l2_decay_where_it_flips_the_gradient
 
 @settings(max_examples=40, deadline=None)
 @given(st.data(), st.floats(1e-4, 0.5), st.floats(0.0, 0.5), st.integers(1, 5))
-def test_several_steps_follow_algorithm_2_of_the_paper(data, lr, wd, steps):
+def test_several_steps_follow_algorithm_2_in_pytorchs_parameterization(data, lr, wd, steps):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4))
     grads = data.draw(st.lists(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5)),
                                min_size=steps, max_size=steps))
@@ -51,7 +51,8 @@ def test_several_steps_follow_algorithm_2_of_the_paper(data, lr, wd, steps):
         p.grad = g
         opt = opt or AdamW([p], lr=lr, weight_decay=wd)
         opt.step()
-        # Loshchilov & Hutter (2019), Algorithm 2 with eta_t = 1 and alpha = lr:
+        # Loshchilov & Hutter (2019), Algorithm 2 with alpha = lr, eta_t = 1 and the paper's
+        # lambda written as lr * wd (PyTorch's AdamW):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)

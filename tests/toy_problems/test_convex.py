@@ -172,3 +172,24 @@ def test_run_reports_three_readings_of_g_squared(quad, sr_run):
     # max ≥ mean over steps, and the late mean is below the max (the max is set by the first steps)
     assert np.all(sr_run.g2_max >= sr_run.g2_mean) and np.all(sr_run.g2_late < sr_run.g2_max)
     assert np.all(sr_run.g2_late > quad.d * quad.sigma**2 * 0.9)  # at least the noise, E‖σξ‖² = dσ²
+
+
+def test_sr_floors_predicted_by_the_limit_chain_match_a_long_simulation():
+    # independent check of sr_limit_floor: SR with α_t = 1/(μ(t+1)) on an axis-aligned quadratic,
+    # average and last iterate at T = 60,000 (the prediction is the T → ∞ limit; the average's
+    # floor is reached after the early transient, whose weight in w̄_T decays like 1/T)
+    prob = convex.strongly_convex_quadratic(d=3, mu=1.0, L=2.0, sigma=1.0, seed=4, rotate=False)
+    r = convex.run(prob, "SR", ("strong", 1.0), 60_000, deltas=(1.0, 0.5), chains=64, seed=2, checkpoints=[60_000])
+    for i, dl in enumerate(r.deltas):
+        avg, last = convex.sr_limit_floor(prob, dl)
+        assert abs(r.f_avg[i, -1] - avg) <= 3 * r.f_avg_se[i, -1] + 0.05 * avg, (dl, r.f_avg[i, -1], avg)
+        assert abs(r.f_last[i] - last) <= 0.25 * last, (dl, r.f_last[i], last)
+    # the stationary mean of the limit chain is w* (its drift is −E[g]), so the average's floor is
+    # the variance of an exponentially weighted average alone, well below the last iterate's
+    avg, last = convex.sr_limit_floor(prob, 0.5)
+    assert 0.2 * last < avg < 0.6 * last
+
+
+def test_sr_limit_floor_does_not_depend_on_the_window():
+    prob = convex.strongly_convex_quadratic(d=2, mu=1.0, L=2.0, sigma=1.0, seed=1, rotate=False)
+    np.testing.assert_allclose(convex.sr_limit_floor(prob, 0.25, cells=16), convex.sr_limit_floor(prob, 0.25, cells=48), rtol=1e-10)

@@ -6,8 +6,8 @@ import pytest
 import tinyquant as tq
 from tinyquant import nn, optim
 from tinyquant.data import DataLoader
-from tinyquant.train import (Callback, CheckpointError, NonFiniteLossError, StandardRegime, Trainer,
-                             load_checkpoint, save_checkpoint)
+from tinyquant.train import (Callback, CheckpointError, EmptyEpochError, NonFiniteLossError,
+                             StandardRegime, Trainer, load_checkpoint, save_checkpoint)
 
 
 def blobs(n=120, seed=0):
@@ -32,8 +32,8 @@ def make_trainer(epochs, path=None, callbacks=()):
     model = nn.models.mlp(4, hidden=(16,), num_classes=3, rng=0)
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     sched = optim.LRScheduler(opt, optim.linear_warmup(5, then=optim.cosine(epochs * 4)))
-    loader = DataLoader(x, y, 32, shuffle=True, drop_last=False, seed=7)
-    return Trainer(model, opt, loader, DataLoader(x, y, 64), epochs=epochs, scheduler=sched,
+    loader = DataLoader((x, y), 32, shuffle=True, drop_last=False, seed=7)
+    return Trainer(model, opt, loader, DataLoader((x, y), 64), epochs=epochs, scheduler=sched,
                    callbacks=callbacks, regime=NoisyRegime(), seed=3, show_progress=False,
                    checkpoint_path=path)
 
@@ -124,6 +124,36 @@ def test_bad_arguments_are_rejected():
         Trainer(t.model, t.optimizer, t.train_loader, callbacks=[print])
 
 
+def test_an_empty_epoch_is_an_error_not_a_loss_of_zero():
+    """drop_last with fewer samples than a batch leaves no batch: never report loss 0.0."""
+    x, y = blobs(20)
+    model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)
+    empty = DataLoader((x, y), 32, drop_last=True)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), empty, show_progress=False)
+    with pytest.raises(EmptyEpochError, match="epoch 1 had no training batches .*num_samples=20, "
+                                              "batch_size=32, drop_last=True"):
+        trainer.fit()
+    with pytest.raises(EmptyEpochError, match="evaluate: the loader yielded no batches"):
+        trainer.evaluate(empty)
+
+
+def test_a_batch_size_one_more_than_the_data_set_minus_one_trains_with_batch_norm():
+    """N % batch_size == 1 would leave a batch of one, which batch norm refuses; the loader
+    folds it into the batch before, so every epoch trains (the digits' --batch-size 1437)."""
+    x, y = blobs(33)
+    model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)        # with BatchNorm1d
+    loader = DataLoader((x, y), 16, shuffle=True, seed=1)                # 16 + 17, not 16 + 16 + 1
+    history = Trainer(model, optim.SGD(model.parameters(), lr=0.1), loader, epochs=2,
+                      show_progress=False).fit()
+    assert len(history) == 2 and np.isfinite(history[-1]["train_loss"])
+
+
+def test_an_empty_batch_through_a_model_is_refused_clearly():
+    model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)
+    with pytest.raises(ValueError, match="is empty"):
+        model(tq.Tensor(np.zeros((0, 4), np.float32)))
+
+
 class Counter(Callback):
     """A stateful callback: counts steps, saved in checkpoints."""
 
@@ -209,3 +239,17 @@ def test_fit_removes_temporaries_left_by_a_killed_checkpoint_write(tmp_path):
     make_trainer(1, path=tmp_path / "ck.npz").fit()
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.npz.x1y2z3.tmp", "ck.npz"]
+
+
+def test_a_checkpoint_refused_halfway_leaves_the_trainer_as_it_was(tmp_path):
+    path = _checkpoint_after(tmp_path)
+    state = load_checkpoint(path)
+    state["trainer/rng"] = np.asarray("{not json")   # restored last, after model and optimizer
+    trainer = make_trainer(1)
+    before = trainer.state_dict()
+    with pytest.raises(ValueError, match="random stream"):
+        trainer.load_state_dict(state)
+    after = trainer.state_dict()
+    assert sorted(after) == sorted(before)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)

@@ -43,13 +43,14 @@ def _as_ncl(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
-def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel batch mean μ and *biased* variance σ² of x (N, C, ...)."""
+def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel batch mean μ and *biased* variance σ² of x (N, C, ...), and x − μ as
+    (N, C, L), which the normalization reuses (one pass over the batch fewer)."""
     x3 = _as_ncl(x)
     count = x3.shape[0] * x3.shape[2]  # elements per channel
     mean = np.einsum("ncl->c", x3) / count
     centered = x3 - mean[:, None]
-    return mean, np.einsum("ncl,ncl->c", centered, centered) / count
+    return mean, np.einsum("ncl,ncl->c", centered, centered) / count, centered
 
 
 def update_running_stats(running_mean, running_var, mean, var, count: int, momentum: float) -> None:
@@ -65,13 +66,14 @@ class BatchNormFunction(Function):
     """y = γ·(x − μ)/√(σ² + ε) + β for given per-channel μ, σ² (keywords, not inputs).
 
     ``batch_statistics=True``: μ, σ² are x's own batch moments and the backward includes
-    their dependence on x; ``False``: they are constants (running estimates)."""
+    their dependence on x; ``False``: they are constants (running estimates).
+    ``centered``: x − μ from :func:`batch_moments`, handed over to be normalized in place
+    (it saves a pass over the batch, a third of the forward's time); else computed here."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, *, mean, var, eps, batch_statistics):
-        x3 = _as_ncl(x)
+    def forward(ctx, x, weight, bias, *, mean, var, eps, batch_statistics, centered=None):
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-        x_hat = x3 - mean[:, None]
+        x_hat = _as_ncl(x) - mean[:, None] if centered is None else centered
         x_hat *= inv_std[:, None]                                  # in place: x̂ = (x − μ)/√(σ² + ε)
         ctx.save_for_backward(x_hat, inv_std, weight)
         ctx.batch_statistics = batch_statistics
@@ -149,11 +151,12 @@ def batch_norm(
         weight = Tensor(np.ones(channels, dtype=x.dtype))
     if bias is None:
         bias = Tensor(np.zeros(channels, dtype=x.dtype))
+    centered = None
     if training:
-        mean, var = batch_moments(x.data)
+        mean, var, centered = batch_moments(x.data)
         if running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, x.size // channels, momentum)
     else:
         mean, var = running_mean, running_var
     return BatchNormFunction.apply(x, weight, bias, mean=mean, var=var, eps=eps,
-                                   batch_statistics=training)
+                                   batch_statistics=training, centered=centered)

@@ -86,6 +86,40 @@ def _check_conv(fn, x, weight, bias, x_layout, w_layout) -> None:
             raise ValueError(f"{fn}: bias shape {bias.shape} does not match weight shape {weight.shape}")
 
 
+# ----------------------------------------------------------------- the plain version
+
+
+class Conv2dReference(Function):
+    """conv2d as a student writes it first: one im2col, one GEMM, and their adjoints.
+
+    :class:`Conv2dFunction` below computes exactly this, faster (batch chunks on threads,
+    pooled buffers, columns rebuilt instead of kept, a convolution for dx at stride 1), and
+    the tests hold the two equal. Read this one first.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0)):
+        o, _, kh, kw = weight.shape
+        ho, wo = (output_size(s, k, st, p) for s, k, st, p in zip(x.shape[2:], (kh, kw), stride, padding))
+        cols = im2col(x, kh, kw, stride, padding)                # (N, C·kh·kw, Ho·Wo)
+        y = weight.reshape(o, -1) @ cols                          # y[n] = Wm · cols[n]
+        if bias is not None:
+            y += bias[:, None]
+        ctx.save_for_backward(cols, weight)
+        ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
+        return y.reshape(x.shape[0], o, ho, wo)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, weight = ctx.saved
+        o, _, kh, kw = weight.shape
+        g = grad.reshape(grad.shape[0], o, -1)                    # (N, O, Ho·Wo)
+        dw = (g @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)   # Σ_n dy[n]·cols[n]ᵀ
+        dcols = weight.reshape(o, -1).T @ g                        # Wmᵀ · dy[n]
+        dx = col2im(dcols, ctx.x_shape, kh, kw, ctx.stride, ctx.padding)        # im2col's adjoint
+        return dx, dw, grad.sum(axis=(0, 2, 3))
+
+
 # ----------------------------------------------------------------- the op
 
 

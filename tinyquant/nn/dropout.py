@@ -5,8 +5,11 @@ are scaled by 1/(1 − p), so that E[y] = x and evaluation needs no rescaling:
 
     m ~ Bernoulli(1 − p) elementwise,    y = x · m / (1 − p),    dL/dx = g · m / (1 − p)
 
-(PyTorch's ``nn.Dropout``; with p = 1 every element is dropped, y = 0.) The mask is drawn
-from the Generator the caller passes, so the same seed drops the same units.
+(PyTorch's ``nn.Dropout``; with p = 1 every element is dropped, y = 0.) The functional
+:func:`dropout` draws the mask from the Generator the caller passes. The :class:`Dropout`
+module draws its k-th mask from ``default_rng(SeedSequence(seed, spawn_key=(k,)))`` and
+keeps ``seed`` and k as buffers, so its randomness is state in the ``state_dict``: a run
+resumed from a checkpoint drops the same units as the uninterrupted one.
 """
 
 from __future__ import annotations
@@ -58,17 +61,27 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng=None) -> Tenso
 class Dropout(Module):
     """``Dropout(p=0.5, rng=None)``: inverted dropout in training, the identity in eval.
 
-    ``rng`` is a numpy Generator or an int seed; the module keeps one Generator and draws
-    every mask from it, so two models built with the same seed drop the same units.
+    ``rng``: an int seed, or a Generator (or None: tinyquant's default Generator) from which
+    the seed is drawn once, here. Buffers: ``seed`` and ``draws`` (masks drawn so far);
+    mask k comes from its own child stream of ``seed`` (module docstring).
     """
 
     def __init__(self, p: float = 0.5, rng=None):
         super().__init__()
         self.p = check_probability(p, "Dropout")
-        self.rng = as_generator(rng)
+        seed = rng if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) \
+            else as_generator(rng).integers(2**63)
+        if seed < 0:
+            raise ValueError(f"Dropout: an int rng is a seed and must be >= 0, got {rng!r}")
+        self.register_buffer("seed", np.array(seed, dtype=np.int64))
+        self.register_buffer("draws", np.zeros((), dtype=np.int64))
 
     def forward(self, x: Tensor) -> Tensor:
-        return dropout(x, self.p, self.training, self.rng)
+        if not self.training or self.p == 0.0:
+            return dropout(x, self.p, False)
+        rng = np.random.default_rng(np.random.SeedSequence(int(self.seed), spawn_key=(int(self.draws),)))
+        self.draws += 1
+        return dropout(x, self.p, True, rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -1,4 +1,5 @@
-"""Parameter initializers with PyTorch's names and formulas (``torch.nn.init``).
+"""Parameter initializers with PyTorch's names and formulas (``torch.nn.init``); the papers
+are REFERENCES.md's "Glorot init" and "He init".
 
 Each fills a Tensor's (or Parameter's) array *in place*, keeps its dtype, returns it, and
 draws from ``rng`` -- a numpy Generator or an int seed (None: tinyquant's default

@@ -170,14 +170,15 @@ class _BatchNorm(Module):
         c = self.num_features
         weight = self.weight if self.weight is not None else Tensor(np.ones(c, dtype=x.dtype))
         bias = self.bias if self.bias is not None else Tensor(np.zeros(c, dtype=x.dtype))
+        centered = None
         if self.training:
-            mean, var = bn.batch_moments(x.data)
+            mean, var, centered = bn.batch_moments(x.data)
             bn.update_running_stats(self.running_mean, self.running_var, mean, var,
                                     x.size // self.num_features, self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         return bn.BatchNormFunction.apply(x, weight, bias, mean=mean, var=var, eps=self.eps,
-                                          batch_statistics=self.training)
+                                          batch_statistics=self.training, centered=centered)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -210,6 +211,14 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
+class CrossEntropyLoss(Module):
+    """``CrossEntropyLoss()(logits, labels)``: the mean cross-entropy of integer labels
+    (:func:`tinyquant.cross_entropy`; no class weights, no label smoothing)."""
+
+    def forward(self, logits, labels):
+        return F.cross_entropy(logits, labels)
+
+
 class Identity(Module):
     def forward(self, x):
         return x
@@ -219,7 +228,7 @@ class Flatten(Module):
     """(N, d1, d2, ...) → (N, d1·d2·…)."""
 
     def forward(self, x):
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))   # not -1: an empty batch has no -1
 
 
 class MaxPool2d(Module):

@@ -57,6 +57,10 @@ class Module:
             raise RuntimeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
+        if name in self._buffers and isinstance(value, np.ndarray):   # stays a buffer (PyTorch)
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         for table in (self._parameters, self._modules, self._buffers):
             table.pop(name, None)
         if isinstance(value, Parameter):

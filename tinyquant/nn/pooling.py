@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..ops import check_floating
 from ..tensor import Tensor
 from .convolution import as_pair, as_single
 from .im2col import col2im, im2col, pad2d
@@ -28,7 +29,7 @@ class _Pool2d(Function):
     """Shared forward/backward of max and average pooling on (N, C, H, W) arrays."""
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, mode):
+    def forward(ctx, x, *, kernel, stride, padding, mode):
         (n, c, h, w), (kh, kw), (ph, pw) = x.shape, kernel, padding
         fill = -np.inf if mode == "max" else 0.0
         xp = pad2d(x, ph, pw, fill).reshape(n * c, 1, h + 2 * ph, w + 2 * pw)
@@ -57,14 +58,15 @@ class _Pool2d(Function):
             dcols = np.broadcast_to(g / (kh * kw), (g.shape[0], kh * kw, g.shape[2]))
         dxp = col2im(dcols.astype(grad.dtype, copy=False), xp_shape, kh, kw, ctx.stride)
         n, c, h, w = x_shape
-        return dxp.reshape(n, c, h + 2 * ph, w + 2 * pw)[:, :, ph : ph + h, pw : pw + w], None, None, None, None
+        return dxp.reshape(n, c, h + 2 * ph, w + 2 * pw)[:, :, ph : ph + h, pw : pw + w]
 
 
 def _check_input(fn, x, ndim, layout):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{fn}: input must be a tinyquant.Tensor, got {type(x).__name__}")
+    check_floating(fn, "input", x)      # an int array cannot hold max pooling's −∞ padding
     if x.ndim != ndim:
         raise ValueError(f"{fn}: input must be {ndim}-D {layout}, got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"{fn}: input of shape {x.shape} is empty; expected at least one sample")
 
 
 def _pool2d(fn, x, kernel_size, stride, padding, mode):
@@ -73,7 +75,7 @@ def _pool2d(fn, x, kernel_size, stride, padding, mode):
     stride = kernel if stride is None else as_pair(stride, "stride", fn, 1)
     padding = as_pair(padding, "padding", fn, 0)
     _check_window(fn, x.shape[2:], kernel, padding, ("height", "width"))
-    return _Pool2d.apply(x, kernel, stride, padding, mode)
+    return _Pool2d.apply(x, kernel=kernel, stride=stride, padding=padding, mode=mode)
 
 
 def _check_window(fn, sizes, kernel, padding, axes):
@@ -101,7 +103,7 @@ def _pool1d(fn, x, kernel_size, stride, padding, mode):
     p = as_single(padding, "padding", fn, 0)
     _check_window(fn, x.shape[2:], (k,), (p,), ("length",))
     n, c, length = x.shape
-    y = _Pool2d.apply(x.reshape(n, c, 1, length), (1, k), (1, s), (0, p), mode)
+    y = _Pool2d.apply(x.reshape(n, c, 1, length), kernel=(1, k), stride=(1, s), padding=(0, p), mode=mode)
     return y.reshape(n, c, y.shape[3])
 
 

@@ -17,9 +17,10 @@ As in PyTorch the last line is computed as
 number up to rounding and folds the bias corrections into scalars.
 
 AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019,
-Algorithm 2, line 12, with the schedule multiplier folded into lr, as PyTorch's
-``torch.optim.AdamW``) decays the weight *outside* the adaptive step, so the decay is not
-divided by sqrt(v_hat):
+Algorithm 2, line 12, REFERENCES.md) decays the weight *outside* the adaptive step, so the
+decay is not divided by sqrt(v_hat). In PyTorch's ``torch.optim.AdamW`` parameterization,
+followed here, the paper's schedule multiplier eta_t is 1 and its decay eta_t * lambda is
+scaled by the learning rate, lr * wd:
 
     p     <- p - lr * wd * p              (first, with the gradient left unchanged)
     then the Adam lines above with wd = 0 (default wd = 0.01)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from ..markdown import table
 from .study import Study, record_run_id, training_defaults
 
 
@@ -173,15 +174,14 @@ def to_markdown(report: Report, study: Study | None = None, source: str = "") ->
               f"baseline `{report.baseline}`; {report.n_records} runs"
               + (f" from `{source}`" if source else "")
               + (f" ({report.n_ignored} other records left out)" if report.n_ignored else "")
-              + ".", "",
-              "| setting | n | mean ± std | Δ vs baseline | Welch t | Welch p |",
-              "|---|---:|---|---:|---:|---:|"]
+              + ".", ""]
+    body = []
     for row in report.rows:
         name = f"{row.setting} (baseline)" if row.setting == report.baseline else row.setting
         spread = f"{_fmt(row.mean)} ± {_fmt(row.std)}"
         diff = "—" if row.setting == report.baseline else _fmt(row.diff, signed=True)
-        lines.append(f"| {name} | {row.n} | {spread} | {diff} | {_fmt(row.welch_t, '.3f')} | "
-                     f"{_fmt(row.welch_p, '.3g')} |")
+        body.append([name, row.n, spread, diff, _fmt(row.welch_t, ".3f"), _fmt(row.welch_p, ".3g")])
+    lines.append(table(["setting", "n", "mean ± std", "Δ vs baseline", "Welch t", "Welch p"], body, align="lrlrrr"))
     notes = [f"{row.setting}: {row.note}" for row in report.rows if row.note]
     lines += [""] + [f"- {note}" for note in notes] + ([""] if notes else [])
     anova = (f"F = {report.anova[0]:.3f}, p = {report.anova[1]:.3g}" if report.anova

@@ -2,11 +2,12 @@
 
 from .callbacks import Callback, LambdaCallback
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .trainer import NonFiniteLossError, StandardRegime, Trainer
+from .trainer import EmptyEpochError, NonFiniteLossError, StandardRegime, Trainer
 
 __all__ = [
     "Callback",
     "CheckpointError",
+    "EmptyEpochError",
     "LambdaCallback",
     "NonFiniteLossError",
     "StandardRegime",

@@ -82,6 +82,10 @@ def save_checkpoint(path, state: dict[str, np.ndarray]) -> Path:
         if arrays[key].dtype.hasobject:
             raise TypeError(f"save_checkpoint: {key!r} is an object array (from a value of type "
                             f"{type(value).__name__}); only plain arrays are stored")
+        if isinstance(value, (list, tuple)) and arrays[key].dtype.kind not in "biuf" \
+                and not all(isinstance(v, str) for v in value):
+            raise TypeError(f"save_checkpoint: {key!r} is a list mixing numbers and other values "
+                            f"({value!r:.80}); NumPy would store it as {arrays[key].dtype} text")
     arrays[RESERVED] = np.asarray(FORMAT_VERSION)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -15,8 +15,9 @@ import numpy as np
 
 
 def generator_state(rng: np.random.Generator) -> np.ndarray:
-    """The state of ``rng`` as a 0-d unicode array holding JSON."""
-    return np.asarray(json.dumps(rng.bit_generator.state))
+    """The state of ``rng`` as a 0-d unicode array holding JSON (arrays in a state, such
+    as MT19937's key, become lists)."""
+    return np.asarray(json.dumps(rng.bit_generator.state, default=lambda a: a.tolist()))
 
 
 def set_generator_state(rng: np.random.Generator, saved, name: str) -> None:

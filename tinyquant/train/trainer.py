@@ -39,6 +39,16 @@ class NonFiniteLossError(ValueError):
     """The loss became NaN or infinite; the message names the epoch and the step."""
 
 
+class EmptyEpochError(ValueError):
+    """A loader produced no batches, so an epoch has no loss or accuracy (never reported as 0)."""
+
+
+def _describe(loader) -> str:
+    fields = ("num_samples", "batch_size", "drop_last")
+    found = [f"{f}={getattr(loader, f)!r}" for f in fields if hasattr(loader, f)]
+    return ", ".join(found) or type(loader).__name__
+
+
 class StandardRegime:
     """One step of ordinary training: forward, cross-entropy, backward, optimizer step."""
 
@@ -143,8 +153,12 @@ class Trainer:
             correct += batch_correct
             self._call("on_batch_end", {"loss": loss_value, "accuracy": batch_correct / len(y)})
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
-        logs = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1),
-                "train_accuracy": correct / max(seen, 1),
+        if seen == 0:
+            raise EmptyEpochError(f"Trainer: epoch {epoch + 1} had no training batches "
+                                  f"({_describe(self.train_loader)}); there is no loss or accuracy to "
+                                  f"report. Lower the batch size or set drop_last=False")
+        logs = {"epoch": epoch + 1, "train_loss": loss_sum / seen,
+                "train_accuracy": correct / seen,
                 "lr": float(self.optimizer.param_groups[0]["lr"])}
         if self.test_loader is not None:
             test = self.evaluate(self.test_loader)
@@ -167,7 +181,10 @@ class Trainer:
                 correct += int((logits.data.argmax(axis=1) == y).sum())
                 seen += len(y)
         self.model.train(was_training)
-        return {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
+        if seen == 0:
+            raise EmptyEpochError(f"Trainer.evaluate: the loader yielded no batches "
+                                  f"({_describe(loader)}); there is no loss or accuracy to report")
+        return {"loss": loss_sum / seen, "accuracy": correct / seen}
 
     # ---------------------------------------------------------- checkpoints
     def _stateful(self) -> list[tuple[str, object]]:
@@ -199,9 +216,19 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Restore :meth:`state_dict` output; a checkpoint that does not fit this trainer
-        (its epoch, step count or history inconsistent, its streams missing) raises a
-        ValueError before anything of the trainer's own counters changes."""
+        """Restore :meth:`state_dict` output, all or nothing: a state that does not fit this
+        trainer (its epoch, step count or history inconsistent, a part refused by the model,
+        optimizer, scheduler, a callback, or a stream missing) raises a ValueError and leaves
+        the trainer as it was."""
+        check_trainer_state(state, self.epochs, self.steps_per_epoch)
+        before = self.state_dict()
+        try:
+            self._load_parts(state)
+        except BaseException:
+            self._load_parts(before)
+            raise
+
+    def _load_parts(self, state: dict[str, np.ndarray]) -> None:
         epoch, global_step, history = check_trainer_state(state, self.epochs, self.steps_per_epoch)
         self.model.load_state_dict(split_prefix(state, "model"))
         self.optimizer.load_state_dict(split_prefix(state, "optimizer"))
