@@ -34,7 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from tinyquant import Tensor, no_grad  # noqa: E402
 from tinyquant.deploy import packed_from_model, run, save_packed, summary  # noqa: E402
-from tinyquant.deploy.runtime import BinaryConvWeights, as_uint64_rows, quantized_layer  # noqa: E402
+from tinyquant.deploy.runtime import quantized_layer  # noqa: E402
+from tinyquant.deploy.xnor import BinaryConvWeights, as_uint64_rows  # noqa: E402
 from tinyquant.nn import Conv2d  # noqa: E402
 from tinyquant.nn.convolution import conv2d  # noqa: E402
 from tinyquant.nn.models import build_model  # noqa: E402

@@ -53,7 +53,7 @@ print("K - 2*popcount =", K - 2 * disagree, "  np.dot =", int(a @ w))
 # formula above, written once for all rows and columns.
 
 # %%
-from tinyquant.deploy.runtime import pack_last_axis, xnor_gemm, xnor_gemm_reference
+from tinyquant.deploy.xnor import pack_last_axis, xnor_gemm, xnor_gemm_reference
 
 rng = np.random.default_rng(0)
 A = np.where(rng.random((6, 576)) < 0.5, -1, 1)        # 6 input windows, K = 576 = 64·9
