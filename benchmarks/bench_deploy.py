@@ -34,7 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from tinyquant import Tensor, no_grad  # noqa: E402
 from tinyquant.deploy import packed_from_model, run, save_packed, summary  # noqa: E402
-from tinyquant.deploy.runtime import BinaryConvWeights, as_uint64_rows, quantized_layer  # noqa: E402
+from tinyquant.deploy.runtime import quantized_layer  # noqa: E402
+from tinyquant.deploy.xnor import BinaryConvWeights, as_uint64_rows  # noqa: E402
 from tinyquant.nn import Conv2d  # noqa: E402
 from tinyquant.nn.convolution import conv2d  # noqa: E402
 from tinyquant.nn.models import build_model  # noqa: E402
@@ -47,13 +48,13 @@ LAYERS = [("16→16, 32×32", 16, 32), ("32→32, 16×16", 32, 16), ("64→64, 8
 def quantized_model(name, input_shape, quantizer, act=None, seed=0):
     """``name`` with ``quantizer`` weights (and sign inputs if ``act``), first/last layers float,
     data-dependent quantizer parameters set by one training-mode forward, in eval mode."""
-    from tinyquant.cli import train_namespace
+    from tinyquant.config import QuantConfig
     from tinyquant.quant.config import configure_quantization
 
     model = build_model(name, input_shape, 10, rng=seed)
     options = dict(quantizer=quantizer) if act is None else dict(quantizer=quantizer, act_bits=1,
                                                                  act_quantizer=act)
-    configure_quantization(model, train_namespace(no_progress=True, **options))
+    configure_quantization(model, QuantConfig(**options), seed=seed)
     x = np.random.default_rng(seed).standard_normal((8, *input_shape)).astype(np.float32)
     model.train()(Tensor(x))
     return model.eval()

@@ -53,7 +53,7 @@ print("K - 2*popcount =", K - 2 * disagree, "  np.dot =", int(a @ w))
 # formula above, written once for all rows and columns.
 
 # %%
-from tinyquant.deploy.runtime import pack_last_axis, xnor_gemm, xnor_gemm_reference
+from tinyquant.deploy.xnor import pack_last_axis, xnor_gemm, xnor_gemm_reference
 
 rng = np.random.default_rng(0)
 A = np.where(rng.random((6, 576)) < 0.5, -1, 1)        # 6 input windows, K = 576 = 64·9
@@ -85,30 +85,27 @@ print("packed bytes:", packed.nbytes, " float32 bytes:", signs.astype(np.float32
 # The digits CNN with XNOR weights and sign activations (BinaryNet's `BinActive`, the
 # `sign_activation` quantizer) in its two middle convolutions; the first and last layers stay in
 # float, as binary networks usually keep them. A sign of a ReLU output would always be +1, so
-# the ReLUs become the identity: the activation function is the sign itself. Three epochs.
+# the ReLUs become the identity: the activation function is the sign itself. Three epochs,
+# exactly as `tinyquant train --quantizer xnor --act-bits 1 --act-quantizer sign_activation
+# --epochs 3` runs them. The checkpoint holds the training configuration, so `tq.load_model`
+# rebuilds the network with its quantizers from the file alone.
 
 # %%
-from tinyquant import Tensor, no_grad
-from tinyquant.data import DataLoader, get_dataset
-from tinyquant.deploy import summary
-from tinyquant.nn import quantize_model
-from tinyquant.nn.models import digits_cnn
-from tinyquant.optim import SGD
-from tinyquant.quant import get_quantizer
-from tinyquant.quant.sign_activation import replace_relus
-from tinyquant.train import Trainer
+import tempfile
+from pathlib import Path
 
-data = get_dataset("digits")
-model = digits_cnn(rng=0)
-quantize_model(model, lambda layer: get_quantizer("xnor"), lambda layer: get_quantizer("sign_activation"))
-replace_relus(model)
-trainer = Trainer(model, SGD(model.parameters(), lr=0.05, momentum=0.9),
-                  DataLoader(data.x_train, data.y_train, 64, shuffle=True, seed=0),
-                  DataLoader(data.x_test, data.y_test, 256), epochs=3, show_progress=False)
-trainer.fit()
-print("test accuracy", trainer.history[-1]["test_accuracy"])
-model.eval()
-print(summary(model, data.input_shape))
+import tinyquant as tq
+from tinyquant import Tensor, no_grad
+from tinyquant.data import get_dataset
+from tinyquant.deploy import summary
+
+folder = Path(tempfile.mkdtemp())
+config = tq.TrainConfig.from_dict({"quantizer": "xnor", "act_bits": 1, "act_quantizer": "sign_activation",
+                                   "epochs": 3, "no_progress": True, "out": str(folder / "run")})
+history = tq.train_run(config, echo=lambda line: None)
+print("test accuracy", history[-1]["test_accuracy"])
+model = tq.load_model(folder / "run" / "checkpoint.npz")
+print(summary(model, model.input_shape))
 
 # %% [markdown]
 # Read the table: the middle convolutions hold their weights at 1 bit, and their MACs are
@@ -122,14 +119,12 @@ print(summary(model, data.input_shape))
 # `run` executes it: XNOR-popcount for the W1A1 convolutions, float GEMMs for the float layers.
 
 # %%
-import tempfile
 import time
-from pathlib import Path
 
 from tinyquant.deploy import run, save_packed
 from tinyquant.train.checkpoint import save_checkpoint, with_prefix
 
-folder = Path(tempfile.mkdtemp())
+data = get_dataset("digits")
 float_file = save_checkpoint(folder / "float.npz", with_prefix(model.state_dict(), "model"))
 packed_file = save_packed(model, folder / "packed.npz")
 print(f"float checkpoint {float_file.stat().st_size:,} bytes, packed {packed_file.stat().st_size:,} bytes "

@@ -14,7 +14,8 @@ As in PyTorch, ``import tinyquant as tq`` is enough to reach them: ``tq.nn.Linea
 The training API is reachable the same way: ``tq.TrainConfig`` / ``tq.QuantConfig``
 (:mod:`tinyquant.config`), ``tq.build_run``, ``tq.train_run`` (= ``tinyquant.run.train``),
 ``tq.build_model(config, input_shape, num_classes)`` and ``tq.load_config(checkpoint)``
-(:mod:`tinyquant.run`).
+(:mod:`tinyquant.run`); ``tq.load_model(checkpoint)`` rebuilds a trained model for inference
+(:mod:`tinyquant.deploy.load`).
 """
 
 import importlib
@@ -45,11 +46,12 @@ __all__ = [
 ]
 
 #: Subpackages reachable as attributes, imported on first access.
-SUBPACKAGES = ("data", "nn", "optim", "quant", "train")
+SUBPACKAGES = ("data", "deploy", "nn", "optim", "quant", "train")
 #: The training API, imported on first access: name -> (module, attribute).
 LAZY = {"TrainConfig": ("config", "TrainConfig"), "QuantConfig": ("config", "QuantConfig"),
         "build_run": ("run", "build_run"), "train_run": ("run", "train"),
-        "build_model": ("run", "build_model"), "load_config": ("run", "load_config")}
+        "build_model": ("run", "build_model"), "load_config": ("run", "load_config"),
+        "load_model": ("deploy.load", "load_model")}
 
 
 def __getattr__(name):

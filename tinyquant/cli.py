@@ -181,6 +181,9 @@ def build_parser() -> Parser:
 
     add_course_arguments(sub.add_parser("course", help="coursework: write the student edition "
                                                        "of the notebooks", formatter_class=_Formatter))
+    from .deploy.commands import add_deploy_commands   # summary, export (tinyquant/deploy/commands.py)
+
+    add_deploy_commands(sub, _Formatter)
     return parser
 
 
@@ -210,6 +213,10 @@ def _dispatch(args) -> int:
         from .course import run_course_command
 
         return run_course_command(args)
+    if args.command in ("summary", "export"):
+        from .deploy.commands import run_deploy_command
+
+        return run_deploy_command(args)
     from .sweep.cli import run_report_command, run_sweep_command
 
     return run_sweep_command(args) if args.command == "sweep" else run_report_command(args)

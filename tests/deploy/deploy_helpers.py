@@ -22,26 +22,17 @@ def digits():
 
 @functools.lru_cache(maxsize=None)
 def trained(model_name: str, quantizer: str = "none", act_bits: int = 0, act_quantizer: str = "auto",
-            epochs: int = 1, keep_first: bool = True):
-    """A model trained for ``epochs`` on the digits with ``tinyquant train``'s quantization glue,
-    in eval mode."""
-    from tinyquant.cli import train_namespace
-    from tinyquant.data import DataLoader
-    from tinyquant.nn.models import build_model
-    from tinyquant.optim import SGD
-    from tinyquant.quant.config import configure_quantization
-    from tinyquant.train import Trainer
+            epochs: int = 1):
+    """A model trained for ``epochs`` on the digits through the training API
+    (:func:`tinyquant.run.build_run`), in eval mode."""
+    from tinyquant.config import TrainConfig
+    from tinyquant.run import build_run
 
-    data = digits()
-    args = train_namespace(model=model_name, quantizer=quantizer, act_bits=act_bits,
-                           act_quantizer=act_quantizer, keep_first=keep_first, no_progress=True)
-    model = build_model(model_name, data.input_shape, data.num_classes, rng=0)
-    model, callbacks, regime, groups = configure_quantization(model, args)
-    optimizer = SGD(groups if groups is not None else model.parameters(), lr=0.05, momentum=0.9)
-    loader = DataLoader(data.x_train, data.y_train, 64, shuffle=True, seed=0)
-    Trainer(model, optimizer, loader, epochs=epochs, callbacks=callbacks, regime=regime,
-            show_progress=False).fit()
-    return model.eval()
+    config = TrainConfig.from_dict({"model": model_name, "quantizer": quantizer, "act_bits": act_bits,
+                                    "act_quantizer": act_quantizer, "epochs": epochs, "no_progress": True})
+    run = build_run(config)
+    run.trainer().fit()
+    return run.model.eval()
 
 
 def float_logits(model, x):

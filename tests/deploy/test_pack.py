@@ -145,13 +145,13 @@ def test_inputs_that_are_not_float32_or_do_not_fit_the_first_layer_are_refused()
 
 def test_binary_resnet20_with_float_first_and_last_layers_packs_at_least_20x_smaller(tmp_path):
     from tinyquant import Tensor
-    from tinyquant.cli import train_namespace
+    from tinyquant.config import QuantConfig
     from tinyquant.nn.models import resnet20
     from tinyquant.quant.config import configure_quantization
     from tinyquant.train.checkpoint import save_checkpoint, with_prefix
 
     model = resnet20(rng=0)
-    configure_quantization(model, train_namespace(quantizer="xnor", no_progress=True))
+    configure_quantization(model, QuantConfig(quantizer="xnor"))
     model.eval()(Tensor(np.zeros((1, 3, 32, 32), np.float32)))
     float_file = save_checkpoint(tmp_path / "float.npz", with_prefix(model.state_dict(), "model"))
     packed_file = save_packed(model, tmp_path / "packed.npz")

@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyquant.deploy.runtime import (
-    BinaryConvWeights,
-    integer_gemm,
-    integer_gemm_reference,
-    pack_last_axis,
-    xnor_gemm,
-    xnor_gemm_reference,
-)
+from tinyquant.deploy.runtime import integer_gemm, integer_gemm_reference
+from tinyquant.deploy.xnor import BinaryConvWeights, pack_last_axis, xnor_gemm, xnor_gemm_reference
 from tinyquant.nn.im2col import im2col
 
 

@@ -8,6 +8,9 @@
   small integers in one pickle-free ``.npz``
 * :mod:`~tinyquant.deploy.runtime`   -- ``run(packed, x)``: XNOR-popcount, sign-masked
   accumulation and integer GEMMs
+* :mod:`~tinyquant.deploy.xnor`      -- bit packing, the XNOR-popcount GEMM, W1A1 convolution
+* :mod:`~tinyquant.deploy.load`, :mod:`~tinyquant.deploy.commands` -- ``load_model(checkpoint)``,
+  the ``tinyquant summary`` and ``tinyquant export`` commands
 * :mod:`~tinyquant.deploy.onnx_export` -- ``export_onnx``: a standard ONNX graph (opset 17)
   with int8 weight levels and Q/DQ nodes (needs the ``[deploy]`` extra)
 """
