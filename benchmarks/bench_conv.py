@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import tinyquant as tq  # noqa: E402
 from tinyquant.nn.convolution import conv2d  # noqa: E402
+from tinyquant.nn.fold import fold_batchnorm  # noqa: E402
 from tinyquant.nn.parallel import ConvRuntime  # noqa: E402
 
 THREADS = 2
@@ -300,6 +301,13 @@ def resnet20_eval_fns(rng, batch: int = 256):
             model(X)
 
     fns = {"tinyquant": ours}
+    folded = fold_batchnorm(model)   # batch norm folded into the convolutions
+
+    def ours_folded():
+        with tq.no_grad():
+            folded(X)
+
+    fns["folded"] = ours_folded
     if torch is not None:
         tmodel = torch_resnet20().eval()
         tx = torch.tensor(x)
@@ -320,6 +328,10 @@ def bench_eval(reps: int, rng) -> None:
     line = f"ResNet-20 inference, eval, batch 256: tinyquant {t['tinyquant'] * 1e3:.0f} ms"
     if "torch" in t:
         line += f", torch {t['torch'] * 1e3:.0f} ms, ratio {t['tinyquant'] / t['torch']:.2f}×"
+    if "folded" in t:
+        line += f"; batch norm folded (tinyquant.nn.fold) {t['folded'] * 1e3:.0f} ms"
+        if "torch" in t:
+            line += f", ratio {t['folded'] / t['torch']:.2f}×"
     print(line + f" (other processes' load while timing {load.fraction:.0%})", flush=True)
 
 
