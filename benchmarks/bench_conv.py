@@ -27,6 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import tinyquant as tq  # noqa: E402
 from tinyquant.nn.convolution import conv2d  # noqa: E402
+from tinyquant.nn.fold import fold_batchnorm  # noqa: E402
+from tinyquant.nn.parallel import ConvRuntime  # noqa: E402
 
 THREADS = 2
 BATCH = 128
@@ -149,6 +151,14 @@ def conv_case(c_in, c_out, size, stride, rng):
             wm.T @ gm                               # dx cols  (CKK, O)·(N, O, HoWo)
 
     fns = {"tinyquant": ours, "matmul": gemms}
+    if stride == 1:
+        wino = ConvRuntime(algorithm="winograd")
+
+        def winograd():
+            X.grad = W.grad = None
+            conv2d(X, W, stride=1, padding=1, runtime=wino).backward(g)
+
+        fns["winograd"] = winograd
     if torch is not None:
         tx, tw, tg = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True), torch.tensor(g)
 
@@ -172,6 +182,10 @@ def bench_layers(reps: int, rng) -> list[dict]:
                    of_matmul=t["matmul"] / t["tinyquant"], busy=load.fraction)
         if "torch" in t:
             row.update(torch_ms=t["torch"] * 1e3, ratio=t["tinyquant"] / t["torch"])
+        if "winograd" in t:
+            row.update(wino_ms=t["winograd"] * 1e3)
+            if "torch" in t:
+                row.update(wino_ratio=t["winograd"] / t["torch"])
         rows.append(row)
         print(_layer_line(row), flush=True)
     return rows
@@ -179,8 +193,10 @@ def bench_layers(reps: int, rng) -> list[dict]:
 
 def _layer_line(r) -> str:
     torch_part = f"{r['torch_ms']:8.1f} | {r['ratio']:5.2f}×" if "torch_ms" in r else "– | –"
+    wino_part = f"{r['wino_ms']:8.1f}" if "wino_ms" in r else "–"
+    wino_part += f" | {r['wino_ratio']:5.2f}×" if "wino_ratio" in r else " | –"
     return (f"| {r['name']:<18} | {r['ms']:8.1f} | {r['gflops']:6.1f} | {r['of_matmul']:5.0%} | "
-            f"{torch_part} | {r['busy']:4.0%} |")
+            f"{torch_part} | {wino_part} | {r['busy']:4.0%} |")
 
 
 # ------------------------------------------------------------------- ResNet-20 step
@@ -270,6 +286,55 @@ def resnet20_step_fns(rng):
     return fns
 
 
+def resnet20_eval_fns(rng, batch: int = 256):
+    """Closures for ResNet-20 inference (eval mode, no graph) at ``batch``: tinyquant's model as
+    trained, and PyTorch's under ``torch.inference_mode()``."""
+    from tinyquant.nn.models import resnet20
+
+    x = rng.standard_normal((batch, 3, 32, 32), dtype=np.float32)
+    model = resnet20(rng=0)
+    model.eval()
+    X = tq.Tensor(x)
+
+    def ours():
+        with tq.no_grad():
+            model(X)
+
+    fns = {"tinyquant": ours}
+    folded = fold_batchnorm(model)   # batch norm folded into the convolutions
+
+    def ours_folded():
+        with tq.no_grad():
+            folded(X)
+
+    fns["folded"] = ours_folded
+    if torch is not None:
+        tmodel = torch_resnet20().eval()
+        tx = torch.tensor(x)
+
+        def theirs():
+            with torch.inference_mode():
+                tmodel(tx)
+
+        fns["torch"] = theirs
+    return fns
+
+
+def bench_eval(reps: int, rng) -> None:
+    fns = resnet20_eval_fns(rng)
+    wait_until_idle()
+    with OtherLoad() as load:
+        t = alternate(fns, reps, pause=0.5)
+    line = f"ResNet-20 inference, eval, batch 256: tinyquant {t['tinyquant'] * 1e3:.0f} ms"
+    if "torch" in t:
+        line += f", torch {t['torch'] * 1e3:.0f} ms, ratio {t['tinyquant'] / t['torch']:.2f}×"
+    if "folded" in t:
+        line += f"; batch norm folded (tinyquant.nn.fold) {t['folded'] * 1e3:.0f} ms"
+        if "torch" in t:
+            line += f", ratio {t['folded'] / t['torch']:.2f}×"
+    print(line + f" (other processes' load while timing {load.fraction:.0%})", flush=True)
+
+
 def bench_step(reps: int, rng) -> dict | None:
     fns = resnet20_step_fns(rng)
     if fns is None:
@@ -302,10 +367,12 @@ def main(argv=None) -> None:
           f"{os.cpu_count()} CPUs | numpy {np.__version__} | {torch_info} | {reps} reps, median")
     wait_until_idle()
     print(f"np.matmul 2048² float32: {matmul_peak(reps):.0f} GFLOP/s")
-    print("| layer (batch 128, 3×3, pad 1) | tinyquant ms | GFLOP/s | of matmul | torch ms | ratio | other load |")
-    print("|---|---|---|---|---|---|---|")
+    print("| layer (batch 128, 3×3, pad 1) | im2col ms | GFLOP/s | of matmul | torch ms | ratio | "
+          "winograd ms | ratio | other load |")
+    print("|---|---|---|---|---|---|---|---|---|")
     bench_layers(reps, rng)
     bench_step(max(3, reps // 2), rng)
+    bench_eval(max(3, reps // 2), rng)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,11 @@ class BasicBlock(Module):
         self.bn2 = BatchNorm2d(norm_channels[1]) if bn != "none" else Identity()
         self.act = ReLU()   # a module, so that sign activations can replace it (quant.sign_activation)
 
+    def conv_bn_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The (conv, batch norm) children where the norm reads the conv's output directly
+        (for :func:`tinyquant.nn.fold.fold_batchnorm`)."""
+        return (("conv1", "bn1"), ("conv2", "bn2")) if self.bn == "post" else ()
+
     def shortcut(self, x: Tensor) -> Tensor:
         if self.stride != 1:
             x = x[:, :, :: self.stride, :: self.stride]
@@ -155,6 +160,10 @@ class ResNet(Module):
         self.act = ReLU()
         self.pool = GlobalAvgPool2d()
         self.fc = Linear(cin, num_classes, rng=rng)
+
+    def conv_bn_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The stem's (conv, batch norm) pair when the norm reads the conv's output directly."""
+        return (("conv1", "bn1"),) if self.bn == "post" else ()
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv1(x)
