@@ -155,6 +155,9 @@ plt.show()
 # keeps only what a backward needs, so an intermediate nobody holds is freed):
 
 # %%
+te = ta * tb                  # the same graph with every intermediate named, so each stays
+td = te + tc                  # readable from the graph (entry.output) while we print it
+tL = td * ta
 for entry in topological_order(tL):
     if isinstance(entry, tq.Tensor):
         made_by, value = "leaf (input)", entry.data
@@ -528,10 +531,10 @@ SignFunction.apply(tg, ste=get_ste("clipped")).sum().backward()  # summing indep
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharex=True)
 axes[0].plot(grid, SignFunction.apply(tq.Tensor(grid), ste=get_ste("clipped")).data, label="forward: sign(x)")
 axes[0].plot(grid, np.clip(grid, -1, 1), "--", label="hardtanh(x) = clip(x, −1, 1)")
-axes[0].set_title("what the forward computes")
+axes[0].set_title("what the forward computes"); axes[0].set_ylabel("y")
 axes[1].plot(grid, tg.grad, color="tab:red", label="STE backward: 1{|x| ≤ 1}")
 axes[1].plot(grid, np.zeros_like(grid), ":", color="0.3", label="true derivative of sign (a.e.)")
-axes[1].set_title("what the backward pretends"); axes[1].set_ylim(-0.1, 1.5)
+axes[1].set_title("what the backward pretends"); axes[1].set_ylim(-0.1, 1.5); axes[1].set_ylabel("∂y/∂x")
 for ax in axes:
     ax.set_xlabel("x"); ax.legend(loc="upper left", fontsize=8); ax.grid(alpha=0.3)
 plt.tight_layout(); plt.show()
@@ -598,7 +601,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 axes[0].plot(grid, f(tq.Tensor(grid)).data, label="f(x)")
 axes[0].plot(grid, backprop, label="f'(x) by backprop")
 axes[0].plot(coarse, central, "o", ms=4, label="f'(x) by central differences")
-axes[0].set_xlabel("x"); axes[0].legend(fontsize=8); axes[0].grid(alpha=0.3)
+axes[0].set_xlabel("x"); axes[0].set_ylabel("f(x), f′(x)"); axes[0].legend(fontsize=8); axes[0].grid(alpha=0.3)
 axes[0].set_title("f(x) = tanh(2x)·exp(−x²/2)")
 for name, err in errors.items():
     axes[1].loglog(epsilons, err, "o-", ms=3, label=name)

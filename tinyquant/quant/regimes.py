@@ -7,7 +7,10 @@ Seed 002, §3 (w_r real-valued, w_b quantized, α_t the learning rate):
 
 * BinaryConnect (BC), eq. 7: w_r ← w_r − α_t·∇f(Q(w_r)). This is ordinary training with
   the quantizer in the forward pass and the identity STE: :class:`BinaryConnectRegime`
-  (identical to the standard step; the name documents the intent).
+  (identical to the standard step; the name documents the intent). ``--regime bc`` gives
+  a quantizer whose default STE is another one (``binary_connect``'s ``clipped``, which
+  freezes a latent weight past |w| > 1) the identity STE, unless ``--ste`` is given
+  (:func:`tinyquant.quant.config.weight_quantizer_factory`); UniQ keeps its own STE.
 * Deterministic rounding (R), eq. 4: w_b ← Qd(w_b − α_t·∇f(w_b)). Weights are *stored*
   quantized; no quantizer in the forward pass; after each update they are rounded onto ΔZ.
   Once α_t·|∇f| < Δ/2 every update is rounded away and training stalls.
@@ -31,7 +34,7 @@ from ..ops import cross_entropy
 from ..optim import constant_then, cosine
 from ..tensor import Tensor
 from ..train.callbacks import Callback
-from ..train.trainer import StandardRegime
+from ..train.trainer import Regime, StandardRegime
 from .functional import sign
 from .rounding import deterministic_round, stochastic_round
 
@@ -61,7 +64,7 @@ def binary_round(w, delta: float, rng=None):
     return np.where(rng.random(w.shape) < p, delta, -delta).astype(w.dtype)
 
 
-class RoundingRegime:
+class RoundingRegime(Regime):
     """Seed 002's R (``stochastic=False``, eq. 4) or SR (``stochastic=True``, eq. 6).
 
     ``params`` are the weights kept on the grid ΔZ (``delta`` Δ), or with ``binary=True`` on
@@ -121,7 +124,7 @@ class RoundingRegime:
         return loss, logits
 
 
-class AlternatingThresholdRegime:
+class AlternatingThresholdRegime(Regime):
     """Seed 001, Algorithm 1, on each batch:
 
     1. forward with the current ternarized weights (lines 6–11), backward, step the
