@@ -521,13 +521,22 @@ def kill_9_of_a_sweep_kills_its_workers(tmp):
 
 @case("sweep")
 def kill_loop_during_a_sweep(tmp):
-    """SIGKILL a sweep of 6 runs at random moments 5 times, then let it finish: every run
-    recorded exactly once."""
+    """SIGKILL a sweep of 6 runs of 3 epochs 5 times, each soon after a worker wrote a
+    checkpoint (mid-run), then let it finish: every run recorded exactly once."""
     path = study_file(tmp / "s", seeds="[0, 1, 2]")
+    path.write_text(path.read_text().replace("epochs = 1", "epochs = 3"))
     rng = random.Random(1)
+
+    def written():
+        return {p: p.stat().st_mtime_ns for p in (tmp / "out").glob("runs/*/checkpoint.npz")}
+
     for _ in range(5):
+        before = written()
         proc = sweep(path, tmp / "out", wait=False)
-        time.sleep(2 + rng.random() * 3)
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and written() == before:
+            time.sleep(0.02)
+        time.sleep(rng.random() * 0.3)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     time.sleep(1)

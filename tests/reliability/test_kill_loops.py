@@ -118,12 +118,16 @@ def test_kill_9_of_a_sweep_takes_its_workers_with_it(tmp_path):
 
 @pytest.mark.slow
 def test_kill_loop_during_a_sweep_neither_duplicates_nor_loses_records(tmp_path):
-    path = _study(tmp_path, seeds=(0, 1, 2) if FULL else (0, 1))
+    path = _study(tmp_path, epochs=3, seeds=(0, 1, 2) if FULL else (0, 1))  # kills mid-run too
     out = tmp_path / "out"
     rng = random.Random(1)
     for _ in range(6 if FULL else 2):
+        written = _checkpoint_times(out)
         sweep = popen_cli("sweep", path, "--out", out)
-        time.sleep(2 + 3 * rng.random())
+        deadline = time.time() + 120    # until a worker has written a checkpoint: mid-run
+        while time.time() < deadline and sweep.poll() is None and _checkpoint_times(out) == written:
+            time.sleep(0.02)
+        time.sleep(0.3 * rng.random())
         sweep.send_signal(signal.SIGKILL)
         sweep.communicate()
         ids = _record_ids(out)
@@ -132,6 +136,22 @@ def test_kill_loop_during_a_sweep_neither_duplicates_nor_loses_records(tmp_path)
     assert final.returncode == 0, final.stderr[-2000:]
     ids = _record_ids(out)
     assert len(ids) == len(set(ids)) == (6 if FULL else 4)
+    clean = cli("sweep", path, "--out", tmp_path / "clean")   # never killed
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert _histories(out) == _histories(tmp_path / "clean"), \
+        "a run continued after a kill differs from the uninterrupted run"
+
+
+def _checkpoint_times(out):
+    return {p: p.stat().st_mtime_ns for p in out.glob("runs/*/checkpoint.npz")}
+
+
+def _histories(out):
+    """run id -> its per-epoch history without wall times."""
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()
+               if line.strip()]
+    return {r["run_id"]: [{k: v for k, v in h.items() if k != "seconds"} for h in r["history"]]
+            for r in records}
 
 
 @pytest.mark.slow
