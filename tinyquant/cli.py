@@ -26,7 +26,8 @@ import re
 import sys
 
 from . import __version__
-from .config import ConfigError, TrainConfig
+from .cli_errors import Parser, run_reporting_user_errors
+from .config import TrainConfig
 
 #: sandbox name -> (module, command function, one-line description); every command takes
 #: --fast, --out DIR, --report FILE and --seed N
@@ -47,13 +48,6 @@ TOYS = {
     "ledger-quantizer-theory": ("toy_problems.ledger_quantizer_theory", "main",
                                 "the claims ledger of seeds 001 and 003 and its Markdown report"),
 }
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block) and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -152,15 +146,6 @@ def run_list() -> int:
 
 # -------------------------------------------------------------- main
 
-#: errors that are the user's (a one-line message, status 2); anything else is a bug
-def _user_errors():
-    from .sweep.study import StudyError
-    from .train import CheckpointError, NonFiniteLossError
-
-    return (ConfigError, CheckpointError, StudyError, NonFiniteLossError, FileNotFoundError,
-            NotADirectoryError, IsADirectoryError, PermissionError)
-
-
 def build_parser() -> Parser:
     from .sweep.cli import add_report_arguments, add_sweep_arguments
 
@@ -191,12 +176,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return _dispatch(args)
-    except _user_errors() as error:
-        message = " ".join(str(error).split())
-        print(f"tinyquant {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    return run_reporting_user_errors(f"tinyquant {args.command}", _dispatch, args)
 
 
 def _dispatch(args) -> int:

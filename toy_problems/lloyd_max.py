@@ -88,7 +88,7 @@ def _lloyd(levels, distribution, signal, tol, max_iter):
     from scipy.linalg import solve_banded
 
     from .distributions import density
-    from .step_size import optimal_step_size
+    from .step_size_formulas import optimal_step_size
 
     _, _, c, factor = staircase_cells(levels, signal)
     ell = c * optimal_step_size(levels, distribution, signal)   # start: the uniform optimum

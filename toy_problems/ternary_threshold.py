@@ -55,7 +55,7 @@ def optimal_ternary_threshold(distribution: str = "gaussian") -> float:
 
 
 def compare_with_twn() -> list:
-    from .step_size import optimal_step_size
+    from .step_size_formulas import optimal_step_size
 
     rows = []
     for dist in DISTRIBUTIONS:

@@ -40,7 +40,7 @@ def gaussianity_report(weights: dict, threshold_fraction: float = 0.1, max_sampl
     (S − centroid)/centroid_se. Shapiro–Wilk runs on min(n, ``max_samples``) weights drawn without
     replacement with ``seed``.
     """
-    from .truncated_gaussian import scaling_factor
+    from .truncated_gaussian_formulas import scaling_factor
 
     where = "gaussianity_report"
     if not isinstance(weights, dict) or not weights:

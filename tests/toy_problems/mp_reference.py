@@ -44,3 +44,12 @@ def stationary_distribution(T, dps=400):
         b[k - 1] = 1
         x = mp.lu_solve(A, b)
         return [x[i] for i in range(k)]
+
+
+def truncated_normal_mean(mu, sigma, delta, dps=50):
+    """E[w | w > μ + δ] for w ~ N(μ, σ²), i.e. μ + σ φ(α)/Q(α) with α = δ/σ and
+    Q(α) = erfc(α/√2)/2, from the definitions in ``dps`` digits (the float inputs taken as exact)."""
+    with mp.workdps(dps):
+        mu, sigma, delta = mp.mpf(mu), mp.mpf(sigma), mp.mpf(delta)
+        alpha = delta / sigma
+        return mu + sigma * mp.npdf(alpha) / (mp.erfc(alpha / mp.sqrt(2)) / 2)

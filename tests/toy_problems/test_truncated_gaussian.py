@@ -3,9 +3,11 @@ the eq. 4 centroid, and the Gaussianity report."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special, stats
+
+import mp_reference
 
 from toy_problems.truncated_gaussian import (
     centroid_eq4,
@@ -35,10 +37,18 @@ def test_scaling_factor_at_zero_threshold_is_half_normal_mean():
 
 @settings(max_examples=200, deadline=None)
 @given(mus, sigmas, ratios)
-def test_scaling_factor_agrees_with_truncnorm_mean(mu, sigma, a):
-    # scipy 1.17's truncnorm mean is accurate to ~1e-13 on the whole range α ∈ [−5, 40] (log-space internals)
-    ref = stats.truncnorm(a, np.inf, loc=mu, scale=sigma).mean()
-    assert scaling_factor(mu, sigma, a * sigma) == pytest.approx(ref, rel=1e-12, abs=1e-12 * sigma)
+# scipy 1.17's truncnorm failed the old 1e-12 test here: its standardized mean λ(29) is off by
+# 1.2e-13 (relative, against mpmath at 50 digits), and S = μ + σλ cancels: |σλ/S| = 9.8 turns that
+# into 1.2e-12 in S, while ours is off by 8e-16. The reference is therefore computed with mpmath.
+@example(mu=-1.5, sigma=0.046875, a=29.0)
+@example(mu=-2.0, sigma=0.0625, a=29.0)     # the same cancellation, found again by hypothesis
+def test_scaling_factor_agrees_with_the_exact_truncated_normal_mean(mu, sigma, a):
+    # the exact mean of the inputs as given (δ = a·σ rounded as scaling_factor sees it), in 50 digits;
+    # tolerance: S = μ + σλ rounds with |error| ≲ a few ε·(|μ| + σλ), within rel 1e-12 of S unless the
+    # sum cancels, and then |μ| + σλ ≤ 4 so the error is < 1e-14 ≤ abs 1e-12·σ (σ ≥ 0.01)
+    delta = a * sigma
+    ref = float(mp_reference.truncated_normal_mean(mu, sigma, delta, dps=50))
+    assert scaling_factor(mu, sigma, delta) == pytest.approx(ref, rel=1e-12, abs=1e-12 * sigma)
 
 
 @settings(max_examples=200, deadline=None)

@@ -18,16 +18,6 @@ Citations such as "seed 003, eq. 6" or "TTQ eq. 8" resolve in the repository's `
 
 from .base import Quantizer
 from .binary import XNOR, BinaryConnect, StochasticBinary
-from .registry import (
-    ACTIVATION_QUANTIZERS,
-    QUANTIZERS,
-    get_quantizer,
-    list_quantizers,
-    quantizer_facts,
-    quantizer_names,
-    register_quantizer,
-    register_ste,
-)
 from .rounding import deterministic_round, stochastic_round
 from .sign_activation import SignActivation
 from .ste import STE, STES, get_ste, list_stes, staircase_derivative, ste_table
@@ -47,6 +37,19 @@ from .uniform import (
     StochasticRounding,
     UniQ,
     UniQActivation,
+)
+
+# last: every quantizer module above has registered its classes (importing any of them runs this
+# package first), so the registry needs to import none of them back
+from .registry import (
+    ACTIVATION_QUANTIZERS,
+    QUANTIZERS,
+    get_quantizer,
+    list_quantizers,
+    quantizer_facts,
+    quantizer_names,
+    register_quantizer,
+    register_ste,
 )
 
 __all__ = [

@@ -12,7 +12,9 @@ The facts live in ``cls.facts`` (a frozen :class:`QuantizerFacts` or :class:`STE
 there is no second list of names anywhere. ``get_quantizer("ttq", ste="polynomial")`` builds
 one; an unknown name raises a ValueError listing the available ones.
 
-This module imports nothing from the quantizers (they import it), so it can be read alone.
+This module imports nothing from the quantizers (they import it), so it can be read alone: the
+classes are registered by the time anyone asks, because importing ``tinyquant.quant.registry``
+runs the package ``tinyquant.quant`` first, which imports every quantizer module.
 """
 
 from __future__ import annotations
@@ -154,15 +156,9 @@ def register_ste(*, formula: str, reference: str):
     return decorate
 
 
-def _load() -> None:
-    """Import the modules whose classes register themselves (a no-op once imported)."""
-    from . import binary, sign_activation, ternary, uniform  # noqa: F401
-
-
 def quantizer_names(kind: str | None = None, **facts) -> tuple[str, ...]:
     """Registered names, optionally of one ``kind`` and with the given fact values
     (``quantizer_names("weight", takes_ste=True)``)."""
-    _load()
     return tuple(n for n, c in QUANTIZERS.items()
                  if (kind is None or c.facts.kind == kind)
                  and all(getattr(c.facts, k) == v for k, v in facts.items()))
@@ -176,7 +172,6 @@ def quantizer_facts(name: str) -> QuantizerFacts:
 def _lookup(name, owner):
     if not isinstance(name, str):
         raise TypeError(f"{owner}: name must be a string, got {type(name).__name__}")
-    _load()
     key = name.lower().replace("-", "_")
     if key not in QUANTIZERS:
         raise ValueError(f"unknown quantizer {name!r}; available: {', '.join(QUANTIZERS)}")
@@ -190,7 +185,6 @@ def get_quantizer(name: str, **kwargs):
 
 def list_quantizers() -> list[dict]:
     """One row per registered quantizer: its name, class and every declared fact."""
-    _load()
     rows = []
     for n, c in QUANTIZERS.items():
         f = c.facts

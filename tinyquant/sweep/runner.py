@@ -181,7 +181,11 @@ def _open_executor(workers: int, scheduler: str | None):
         from distributed import Client
     except ImportError:
         raise ImportError(DASK_MISSING) from None
-    client = Client(scheduler)
+    try:
+        client = Client(scheduler)
+    except OSError as error:   # unreachable, refused or timed out: the address is the caller's
+        raise ValueError(f"run_sweep: cannot connect to the Dask scheduler at scheduler={scheduler!r} "
+                         f"({error})") from None
     pool = client.get_executor(pure=False)  # two equal submissions are still two runs
 
     def close(wait: bool):
