@@ -41,17 +41,9 @@ from ..nn.layers import (
     ReLU,
     Sequential,
 )
+from ..nn.fold import bn_affine
 from ..nn.models import BasicBlock, ResNet
 from .precision import activation_form, weight_form
-
-
-def bn_affine(bn) -> tuple[np.ndarray, np.ndarray]:
-    """(scale, shift) of an eval-mode batch norm: scale = γ/√(var + ε), shift = β − μ·scale."""
-    inv_std = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
-    gamma = np.ones(bn.num_features) if bn.weight is None else bn.weight.data.astype(np.float64)
-    beta = np.zeros(bn.num_features) if bn.bias is None else bn.bias.data.astype(np.float64)
-    scale = gamma * inv_std
-    return scale, beta - bn.running_mean.astype(np.float64) * scale
 
 
 class Lowering:
