@@ -78,6 +78,18 @@ def _doc(cls) -> str:
     return inspect.cleandoc(cls.__doc__ or "").strip()
 
 
+_CITATION = re.compile(r"seed 00\d(?:,? (?:eqs?\.? ?[\d–-]+(?:, ?\d+)*|§[\d.]+|Table \d+|Fig\. \d+))?")
+
+
+def _citation(cls, facts) -> str:
+    """The registry's declared reference; until a class declares one, the seed citations its docstring makes."""
+    declared = getattr(facts, "reference", None)
+    if declared:
+        return declared if isinstance(declared, str) else ", ".join(declared)
+    found = list(dict.fromkeys(c.rstrip(".") for c in _CITATION.findall(_doc(cls))))
+    return "; ".join(found[:3]) or "see the class docstring"
+
+
 def _defaults(cls) -> str:
     params = inspect.signature(cls.__init__).parameters
     shown = [f"`{p.name}={p.default!r}`" for p in params.values()
@@ -106,7 +118,7 @@ def _quantizer_page(out: Path):
         if ste is None and "ste" in params and params["ste"].default is not inspect.Parameter.empty:
             ste = params["ste"].default
         backward = f"F′ of `{ste}`" if ste else "its own (see the class)"
-        ref = ", ".join(getattr(facts, "reference", ())) if facts is not None else "see below"
+        ref = _citation(cls, facts)
         lines.append(f"| `{name}` | {{py:class}}`~{cls.__module__}.{cls.__qualname__}` | {kind} | {backward} | "
                      f"{_defaults(cls)} | {ref} |")
     for name, cls in QUANTIZERS.items():
@@ -123,7 +135,7 @@ def _quantizer_page(out: Path):
     for name, cls in STES.items():
         facts = _facts(cls)
         formula = getattr(facts, "formula", None) or _doc(cls).split("\n\n", 1)[0].replace("\n", " ")
-        ref = getattr(facts, "reference", None) or "see below"
+        ref = _citation(cls, facts)
         lines.append(f"| `{name}` | {{py:class}}`~{cls.__module__}.{cls.__qualname__}` | {_defaults(cls)} | "
                      f"{formula.replace('|', '&#124;')} | {ref} |")
     for name, cls in STES.items():
