@@ -98,6 +98,7 @@ __all__ = [
     "limit_generator",
     "continuous_mixing_time",
     "expected_value",
+    "limit_difference_matrix",
     "stationary_difference_to_limit",
     "three_state_example",
 ]
@@ -435,49 +436,56 @@ def continuous_mixing_time(Q, eps=0.25, *, rtol=1e-10) -> float:
     return hi
 
 
-def stationary_difference_to_limit(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None) -> np.ndarray:
-    """π_α − π̃ for Gaussian noise, accurate to ~1e-12 *relative to its own size* (so TV(π_α, π̃)
-    = ½ Σ |π_α − π̃| is right even at 1e-18, far below the resolution of π_α and π̃ themselves).
-
-    With E = T_α − T̃_α (same α), δ = π_α − π̃ solves δ (I − T_α) = π̃ E, Σ δ = 0, so
-    δ = π̃ E (I − T_α + 1 π_α)⁻¹ (the fundamental matrix). Every entry of E is formed without
-    subtracting T̃ from T_α: with s = −α g/Δ the move in grid units and E[(s − a)⁺] = c J((m − a)/c),
-    the up-neighbour entry is T_α − α Ũ = −2 E[(s − 1)⁺] + E[(s − 2)⁺] (−E[(s − 1)⁺] into the
-    end point; module docstring: E[Λ(s − 1)] = E[s⁺] − 2E[(s − 1)⁺] + E[(s − 2)⁺]), likewise down
-    with −s; jumps of two or more cells are T_α itself; the diagonal is minus the rest of its row."""
-    where = "stationary_difference_to_limit"
+def limit_difference_matrix(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None) -> np.ndarray:
+    """E = T_α − T̃_α (same α) for Gaussian noise, every entry formed without subtracting T̃ from
+    T_α, so each keeps its relative accuracy however small (the subtraction leaves ~1e-16
+    absolute round-off). With s = −α g/Δ the move in grid units and E[(s − a)⁺] = c J((m − a)/c):
+    the up-neighbour entry is −2 E[(s − 1)⁺] + E[(s − 2)⁺] (into the end point −E[(s − 1)⁺];
+    module docstring: E[Λ(s − 1)] = E[s⁺] − 2E[(s − 1)⁺] + E[(s − 2)⁺] and α Ũ = E[s⁺]), likewise
+    down with −s; jumps of two or more cells are T_α itself; the diagonal is minus the rest of
+    its row (both matrices are stochastic)."""
+    where = "limit_difference_matrix"
     alpha = check_positive("alpha", alpha, where)
     sigma, delta, grid, fprime = _tables(sigma, delta, domain, grad_fn, where)
     law = as_noise_law(None, where)
     k = grid.size
-    L = sr_log_transition_matrix(alpha, sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn)
     with np.errstate(under="ignore"):
-        T = np.exp(L)
+        T = np.exp(sr_log_transition_matrix(alpha, sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn))
     m = -(alpha / delta) * fprime  # mean move in grid units
     c = alpha * sigma / delta
 
-    def excess(shift):  # E[(s − shift)⁺] per state
-        return c * law.ramp((m - shift) / c) if c > 0 else np.maximum(m - shift, 0.0)
-
-    def excess_down(shift):  # E[(−s − shift)⁺]
-        return c * law.ramp((-m - shift) / c) if c > 0 else np.maximum(-m - shift, 0.0)
+    def excess(shift, sign):  # E[(sign·s − shift)⁺] per state (ξ symmetric)
+        return c * law.ramp((sign * m - shift) / c) if c > 0 else np.maximum(sign * m - shift, 0.0)
 
     E = np.where(np.abs(np.subtract.outer(np.arange(k), np.arange(k))) >= 2, T, 0.0)
     i = np.arange(k - 1)
-    up_end = i + 1 == k - 1
-    E[i, i + 1] = np.where(up_end, -excess(1.0)[i], -2.0 * excess(1.0)[i] + excess(2.0)[i])
-    down_end = i == 0
-    E[i + 1, i] = np.where(down_end, -excess_down(1.0)[i + 1], -2.0 * excess_down(1.0)[i + 1] + excess_down(2.0)[i + 1])
+    up1, up2, down1, down2 = excess(1.0, 1), excess(2.0, 1), excess(1.0, -1), excess(2.0, -1)
+    E[i, i + 1] = np.where(i + 1 == k - 1, -up1[i], -2.0 * up1[i] + up2[i])
+    E[i + 1, i] = np.where(i == 0, -down1[i + 1], -2.0 * down1[i + 1] + down2[i + 1])
     np.fill_diagonal(E, 0.0)
     np.fill_diagonal(E, -E.sum(axis=1))
+    return E
+
+
+def stationary_difference_to_limit(alpha, *, sigma, delta=DELTA, domain=DOMAIN, grad_fn=None) -> np.ndarray:
+    """π_α − π̃ for Gaussian noise, accurate to ~1e-12 *relative to its own size* (so TV(π_α, π̃)
+    = ½ Σ |π_α − π̃| is right even at 1e-47, far below the resolution of π_α and π̃ themselves).
+
+    With E = T_α − T̃_α (:func:`limit_difference_matrix`), δ = π_α − π̃ solves δ (I − T_α) = π̃ E,
+    Σ δ = 0 (π̃ T̃_α = π̃ for every α), so δ = π̃ E (I − T_α + 1 π_α)⁻¹ (the fundamental matrix)."""
+    kw = dict(sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn)
+    E = limit_difference_matrix(alpha, **kw)
+    L = sr_log_transition_matrix(alpha, **kw)
+    with np.errstate(under="ignore"):
+        T = np.exp(L)
     pi_a = np.exp(log_stationary_distribution(L))
     # π̃ does not depend on the α of T̃_α (eq. 20), so T̃_α₀ gives it even when α > α₀
-    pi_lim = stationary_distribution(limit_transition_matrix(sigma=sigma, delta=delta, domain=domain, grad_fn=grad_fn))
+    pi_lim = stationary_distribution(limit_transition_matrix(**kw))
     A = -T.copy()
     np.fill_diagonal(A, 0.0)
     np.fill_diagonal(A, -A.sum(axis=1))  # I − T_α, diagonal as the off-diagonal row sum
     A += pi_a[None, :]
-    return np.linalg.solve(A.T, (pi_lim @ E))
+    return np.linalg.solve(A.T, pi_lim @ E)
 
 
 def expected_value(pi, f_values) -> float:

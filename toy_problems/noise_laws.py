@@ -51,8 +51,8 @@ def _log_one_minus_x_mills(x: np.ndarray) -> np.ndarray:
 
     1 − x R(x) = ∫_0^∞ s e^{−xs − s²/2} ds ∈ (0, 1]. Below x = 10 directly (the subtraction
     loses at most log10(x²) ≈ 2 digits); from x = 10 by the asymptotic series
-    1 − x R(x) = Σ_{k≥1} (−1)^{k+1} (2k − 1)!! / x^{2k}, whose 40-term truncation error is below
-    79!!/10^80 ≈ 1e-22 relative there."""
+    1 − x R(x) = Σ_{k≥1} (−1)^{k+1} (2k − 1)!! / x^{2k}, alternating, so its 40-term truncation
+    error is below the first omitted term relative to the first, 81!!/x^80 ≤ 6e-20 there."""
     x = np.asarray(x, dtype=np.float64)
     out = np.empty_like(x)
     near = x < _SERIES_FROM
@@ -80,8 +80,8 @@ class GaussianNoise:
 
     The transition probabilities of the SR chain are computed here from these tails, with the
     symmetry ξ ~ −ξ: :meth:`log_hat` gives log E[Λ(d + cξ)] and :meth:`log_clip` gives
-    log E[clip(e + cξ, 0, 1)], both accurate to ~1e-13 relative for every d, e and c > 0
-    (see their docstrings).
+    log E[clip(e + cξ, 0, 1)], both accurate to ~1e-13 relative down to 1e-300 (checked against
+    mpmath for 0.02 ≤ c ≤ 100 in tests/toy_problems/test_noise_laws.py; their docstrings say why).
     """
 
     name = "N(0, 1)"

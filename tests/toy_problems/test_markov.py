@@ -13,6 +13,7 @@ from toy_problems.markov import (
     continuous_mixing_time,
     is_irreducible,
     limit_alpha0,
+    limit_difference_matrix,
     limit_generator,
     limit_rate_matrix,
     log_jump_probability,
@@ -394,3 +395,26 @@ def test_tv_reference_value_is_reproduced_in_400_digits():
         z = sum(w)
         tv = sum(abs(p - x / z) for p, x in zip(pi, w)) / 2
     assert float(tv) == pytest.approx(2.924372e-47, rel=1e-6)
+
+
+def test_limit_difference_matrix_agrees_with_the_subtraction_where_that_is_accurate():
+    # α = 1: entries of order 1, where T_α − T̃_α by subtraction loses nothing that matters
+    a, sigma = 1.0, 2.0
+    E = limit_difference_matrix(a, sigma=sigma)
+    U = limit_rate_matrix(sigma=sigma)
+    Tt = a * U
+    np.fill_diagonal(Tt, 1.0 - a * U.sum(axis=1))  # T̃_α at α > α₀ (negative diagonal; the identity is algebraic)
+    D = sr_transition_matrix(a, sigma=sigma) - Tt
+    np.testing.assert_allclose(E, D, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(E.sum(axis=1), 0.0, atol=1e-14)
+
+
+def test_limit_difference_entries_are_exact_in_the_far_tail():
+    # α = 0.03, σ = 1: the up-neighbour entry from w = 4 is −2E[(s − 1)⁺] + E[(s − 2)⁺], s ~ N(m, c²)
+    # with m = 0.03·1.5/0.5 = 0.09 and c = 0.06, evaluated here in 60 digits
+    mp = mp_reference.mp
+    E = limit_difference_matrix(0.03, sigma=1.0)
+    with mp.workdps(60):
+        m, c = mp.mpf("0.09"), mp.mpf("0.06")
+        ref = -2 * c * mp_reference.ramp((m - 1) / c) + c * mp_reference.ramp((m - 2) / c)
+    assert E[12, 13] == pytest.approx(float(ref), rel=1e-10) and E[12, 13] < -1e-60

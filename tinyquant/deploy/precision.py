@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..nn.layers import QuantizableLayer
-from ..quant.functional import sign
 
 FLOAT_BITS = 32
 
@@ -91,10 +90,6 @@ def smallest_int_dtype(bits: int):
     raise ValueError(f"smallest_int_dtype: {bits} bits do not fit in int32")
 
 
-def per_channel_max(a: np.ndarray) -> np.ndarray:
-    return a.reshape(a.shape[0], -1).max(axis=1, initial=0.0).astype(np.float32)
-
-
 def _affine_fit(owner, codes, values):
     """(s, b) with values = s·codes + b, from two distinct codes; every entry is checked."""
     c, v = codes.ravel().astype(np.float64), values.ravel().astype(np.float64)
@@ -107,7 +102,33 @@ def _affine_fit(owner, codes, values):
     if not err <= 1e-5 * max(np.max(np.abs(v)), 1e-30):
         raise ValueError(f"{owner}: quantized values are not a uniform grid of its codes "
                          f"(max error {err:.3g}); it cannot be exported as integers")
-    return s, b
+    return s, (0.0 if abs(b) <= 1e-6 * abs(s) else b)     # an offset within rounding is none
+
+
+def two_level_form(q, values: np.ndarray) -> WeightForm:
+    """Binary or ternary: per output channel the larger nonzero level is the +1 plane (scale p),
+    the smaller the −1 plane (scale n, value −n), so that w_q = p·P − n·N holds whatever the
+    signs of the learned levels (TTQ's W_n can cross zero in training); checked entry by entry."""
+    flat = values.reshape(values.shape[0], -1)
+    nonzero = flat != 0
+    hi = np.where(nonzero, flat, -np.inf).max(axis=1)
+    lo = np.where(nonzero, flat, np.inf).min(axis=1)
+    single_negative = (hi == lo) & (hi <= 0)
+    plus = nonzero & (flat == hi[:, None]) & ~single_negative[:, None]
+    minus = nonzero & ~plus
+    p = np.where(plus.any(axis=1), hi, 0).astype(np.float32)
+    n = np.where(minus.any(axis=1), -lo, 0).astype(np.float32)
+    codes = plus.astype(np.int8) - minus.astype(np.int8)
+    if not np.array_equal(p[:, None] * plus - n[:, None] * minus, flat):
+        raise ValueError(f"{q.name}: quantized weights take more than two nonzero levels per output "
+                         f"channel; cannot be stored as bit planes")
+    codes = codes.reshape(values.shape)
+    if q.num_levels == 3:
+        return WeightForm("ternary", 2, values, codes, p, n)
+    p, n = np.where(plus.any(axis=1), p, n), np.where(minus.any(axis=1), n, p)  # one-sided filters
+    if np.any(codes == 0) or not np.array_equal(p, n):
+        raise ValueError(f"{q.name}: binary weights must be ±α per output channel")
+    return WeightForm("binary", 1, values, codes, p)
 
 
 def weight_form(layer: QuantizableLayer) -> WeightForm:
@@ -120,13 +141,8 @@ def weight_form(layer: QuantizableLayer) -> WeightForm:
     q.eval()
     try:
         values = q.quantize(w).astype(np.float32)
-        if q.num_levels == 2:
-            codes = sign(values).astype(np.int8)                 # sign(0) = +1
-            return WeightForm("binary", 1, values, codes, per_channel_max(np.abs(values)))
-        if q.num_levels == 3:
-            codes = np.sign(values).astype(np.int8)
-            return WeightForm("ternary", 2, values, codes, per_channel_max(values),
-                              per_channel_max(-values))
+        if q.num_levels in (2, 3):
+            return two_level_form(q, values)
         codes = np.asarray(q.codes(w)).astype(np.int64)
         s, b = _affine_fit(q.name, codes, values)
         if b != 0.0:   # an offset grid (DoReFa's 2j/n − 1): double the codes to centre it
@@ -159,6 +175,9 @@ def activation_form(layer: QuantizableLayer) -> ActivationForm:
     s, b = _affine_fit(q.name, codes, values)
     if b != 0.0:
         raise ValueError(f"{q.name}: activation grid has an offset {b!r}; expected levels s·c")
+    learned = getattr(q, "step", getattr(q, "s", None))   # UniQ's Δ, LSQ's s: the float32 the
+    if learned is not None:                               # quantizer divides by, bit for bit
+        s = float(np.asarray(learned.data, dtype=np.float32))
     low, high = int(codes.min()), int(codes.max())
     return ActivationForm("kbit", level_bits(codes, q.num_levels), step=float(s), low=low, high=high)
 

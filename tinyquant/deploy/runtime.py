@@ -1,0 +1,318 @@
+"""Running a packed model with the arithmetic its bits allow.
+
+``run(packed, x)`` maps float32 inputs (as ``tinyquant.data.get_dataset`` returns them) to
+logits. Each conv2d / linear node picks its kernel from its weight and input precisions:
+
+* **W1A1 -- XNOR-popcount.** With a, w ∈ {−1, +1}^K stored as bits (1 for +1), their dot
+  product is the number of agreeing positions minus the disagreeing ones:
+
+      a·w = K − 2·popcount(a XOR w)                          (XNOR-Net §3.2, BinaryNet §1.3)
+
+  The input's sign bits are packed along the channels of every pixel (into a uint8 … uint64
+  word per pixel, padding channel bits 0 in both operands so they never disagree), and the
+  convolution's windows are taken over those words: K/64 word operations per output instead
+  of K multiplications. Zero padding has no ±1 code; the border is padded with +1 and the
+  surplus, Σ of w over the padded positions of each window, is subtracted once (Larq Compute
+  Engine's padding correction). :func:`xnor_gemm_reference` is the plain one-broadcast
+  formula; :func:`xnor_gemm` the tiled word loop; the tests hold them equal to an integer
+  matmul of ±1 values.
+* **binary / ternary weights, float inputs -- sign-masked accumulation.** Σ_k w_k·x_k with
+  w ∈ {−1, 0, +1} is Σ_{w=+1} x − Σ_{w=−1} x: additions and subtractions only, the scale applied
+  once per output. NumPy has no masked-sum kernel, so this runs as one float32 GEMM with the
+  ±1/0 matrix (the same cost as the float layer; on hardware, a sign flip instead of a
+  multiply); TTQ's two scales (W_p ≠ W_n) fold into one matrix P − (W_n/W_p)·N.
+* **k-bit (or binary/ternary) weights, k-bit or binary inputs -- integer GEMM**: the codes
+  multiply as int32 and accumulate exactly in int32 (:func:`integer_gemm_reference`);
+  :func:`integer_gemm` gets the same integers from the float32 BLAS GEMM whenever every
+  partial sum stays below 2^24, where float32 is exact.
+* **float** weights or inputs otherwise: a float32 GEMM (im2col).
+
+Then y[o] = mult[o]·acc[o] + add[o] (:mod:`tinyquant.deploy.graph`: weight scale, input step
+and the folded batch norm), times XNOR-Net's per-sample K for scaled sign inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..autograd import no_grad
+from ..nn import functional as F
+from ..nn.im2col import BufferPool, im2col, output_size, pad2d
+from ..quant.functional import sign
+from ..tensor import Tensor
+from .pack import PackedModel, load_packed
+
+# --------------------------------------------------------------- bit packing
+
+
+def _word_dtype(nbytes: int):
+    return {1: np.uint8, 2: np.uint16, 4: np.uint32}.get(nbytes, np.uint64)
+
+
+def pack_last_axis(bits: np.ndarray) -> np.ndarray:
+    """Bool array (..., C) → words (..., ⌈C/w⌉): bit c of the little-endian packing is 1[bits[c]];
+    the word is uint8/16/32 when ⌈C/8⌉ is 1/2/4 bytes, else uint64 (channel bits beyond C are 0)."""
+    b = np.packbits(bits, axis=-1, bitorder="little")
+    nbytes = b.shape[-1]
+    if nbytes not in (1, 2, 4):
+        extra = (-nbytes) % 8
+        if extra:
+            b = np.concatenate([b, np.zeros((*b.shape[:-1], extra), np.uint8)], axis=-1)
+    return np.ascontiguousarray(b).view(_word_dtype(nbytes))
+
+
+def xnor_gemm_reference(a: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """dot[m, o] = K − 2·popcount(a[m] XOR w[o]), a (M, words), w (O, words): one broadcast."""
+    return k - 2 * np.bitwise_count(a[:, None, :] ^ w[None, :, :]).sum(axis=-1, dtype=np.int32)
+
+
+def as_uint64_rows(words: np.ndarray) -> np.ndarray:
+    """(M, n) words of any width → (M, ⌈bytes/8⌉) uint64, zero bytes appended. Popcounts do not
+    care where a bit sits, only that both operands use one layout, so regrouping a row of
+    small per-pixel words into 64-bit words cuts the word operations (16 channels × 9 taps:
+    9 uint16 words become 3 uint64 words)."""
+    b = np.ascontiguousarray(words).view(np.uint8).reshape(words.shape[0], -1)
+    extra = (-b.shape[1]) % 8
+    if extra:
+        b = np.concatenate([b, np.zeros((b.shape[0], extra), np.uint8)], axis=1)
+    return b.view(np.uint64)
+
+
+def xnor_gemm(a: np.ndarray, w: np.ndarray, k: int, tile: int = 1024) -> np.ndarray:
+    """The same as :func:`xnor_gemm_reference`, accumulating one word column at a time over
+    tiles of ``tile`` rows into preallocated counters (they stay in cache; no (M, O, words)
+    temporary). Rows are regrouped into uint64 words first (:func:`as_uint64_rows`)."""
+    a, w = as_uint64_rows(a), as_uint64_rows(w)
+    m, words = a.shape
+    o = w.shape[0]
+    out = np.empty((o, m), dtype=np.int32)
+    at = np.ascontiguousarray(a.T)                               # (words, M): rows innermost
+    counter = np.uint16 if k < 2**16 else np.uint32
+    x, count, acc = (np.empty((o, tile), dt) for dt in (np.uint64, np.uint8, counter))
+    for lo in range(0, m, tile):                                 # tiles of rows, not pixels one by one
+        n = min(tile, m - lo)
+        xr, cr, ar = x[:, :n], count[:, :n], acc[:, :n]
+        ar[...] = 0
+        for j in range(words):                                   # ⌈K/64⌉ word columns
+            np.bitwise_xor(w[:, j, None], at[j, None, lo:lo + n], out=xr)   # (O, tile)
+            np.bitwise_count(xr, out=cr)
+            np.add(ar, cr, out=ar)
+        np.subtract(k, 2 * ar.astype(np.int32), out=out[:, lo:lo + n])
+    return out.T
+
+
+# ------------------------------------------------------------ W1A1 conv
+
+
+class BinaryConvWeights:
+    """A W1A1 convolution's weights as per-pixel channel words, and its padding correction."""
+
+    def __init__(self, codes: np.ndarray, shape, stride, padding):
+        o, c, kh, kw = shape
+        signs = codes.reshape(o, c, kh, kw)
+        self.words = pack_last_axis(signs.transpose(0, 2, 3, 1) > 0).reshape(o, -1)   # (O, kh·kw·wpp)
+        self.sum_over_c = signs.sum(axis=1, dtype=np.int32).reshape(o, kh * kw)     # Σ_c w[o, c, i, j]
+        self.shape, self.stride, self.padding = (o, c, kh, kw), stride, padding
+        self.k = c * kh * kw
+        self._corrections = {}
+
+    def correction(self, h: int, w: int) -> np.ndarray:
+        """(Ho·Wo, O): Σ of w over the window positions that fall on the padding."""
+        if (h, w) not in self._corrections:
+            _, _, kh, kw = self.shape
+            (sh, sw), (ph, pw) = self.stride, self.padding
+            ring = pad2d(np.zeros((1, 1, h, w), np.int32), ph, pw, value=1)
+            windows = sliding_window_view(ring[0, 0], (kh, kw))[::sh, ::sw]          # (Ho, Wo, kh, kw)
+            self._corrections[(h, w)] = windows.reshape(-1, kh * kw) @ self.sum_over_c.T
+        return self._corrections[(h, w)]
+
+    def __call__(self, x: np.ndarray, gemm=xnor_gemm) -> np.ndarray:
+        """Integer a·w of every window, (N, O, Ho, Wo), for float x whose signs are the input."""
+        o, c, kh, kw = self.shape
+        (sh, sw), (ph, pw) = self.stride, self.padding
+        n, _, h, w = x.shape
+        # the +1 bit of quant.functional.sign is 1[x ≥ 0] (sign(0) = +1); compared on the
+        # contiguous input, then laid out channels-last for packing
+        words = pack_last_axis((x >= 0).transpose(0, 2, 3, 1))
+        if ph or pw:
+            ones = pack_last_axis(np.ones((1, 1, 1, c), bool))[0, 0]
+            padded = np.empty((n, h + 2 * ph, w + 2 * pw, words.shape[-1]), words.dtype)
+            padded[...] = ones
+            padded[:, ph:ph + h, pw:pw + w] = words
+            words = padded
+        windows = sliding_window_view(words, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # (N, Ho, Wo, wpp, kh, kw)
+        ho, wo = windows.shape[1:3]
+        rows = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, -1)
+        dot = gemm(rows, self.words, self.k).reshape(n, ho * wo, o)
+        if ph or pw:
+            dot = dot - self.correction(h, w)[None]
+        return dot.transpose(0, 2, 1).reshape(n, o, ho, wo)
+
+
+# -------------------------------------------------------------- layers
+
+
+def integer_gemm_reference(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """acc = w @ cols on int32 codes, accumulated in int32 (NumPy's integer matmul: exact, no BLAS)."""
+    return np.matmul(w.astype(np.int32), cols.astype(np.int32))
+
+
+def integer_gemm(w: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The same integers, through the float32 BLAS GEMM when that is exact: if
+    max|w|·max|x|·K < 2^24, every product and every partial sum is an integer below 2^24,
+    which float32 represents exactly, so the float32 GEMM returns the int32 accumulation bit
+    for bit. Otherwise :func:`integer_gemm_reference`."""
+    bound = int(np.max(np.abs(w), initial=0)) * int(np.max(np.abs(cols), initial=0)) * w.shape[-1]
+    if bound >= 2**24:
+        return integer_gemm_reference(w, cols)
+    return np.matmul(w.astype(np.float32), cols.astype(np.float32, copy=False)).astype(np.int32)
+
+
+
+def _quantize_input(act, x):
+    """(the input as the layer's quantizer sees it, per-sample K or None): sign codes ±1 or
+    k-bit codes as integer-valued float32 (exact), or x itself for float inputs."""
+    if act.kind == "binary":
+        k = np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32) if act.scaled else None
+        return sign(x), k
+    if act.kind == "kbit":
+        return np.round(np.clip(x / np.float32(act.step), act.low, act.high)), None
+    return x, None
+
+
+#: column matrices reused between calls (a fresh one is page-faulted in on every call)
+COLUMNS = BufferPool()
+
+
+def _gemm_over_columns(node, x, gemm):
+    """``gemm(cols)`` on the (N, K, L) columns of a conv's input (L = Ho·Wo; built into a pooled
+    buffer), or on (N, K, 1) for a linear layer."""
+    if node["op"] == "linear":
+        return gemm(x.reshape(x.shape[0], -1, 1))
+    (kh, kw), stride, padding = node["kernel"], tuple(node["stride"]), tuple(node["padding"])
+    n, c = x.shape[:2]
+    ho, wo = (output_size(d, k, s, p) for d, k, s, p in zip(x.shape[2:], (kh, kw), stride, padding))
+    cols = COLUMNS.take((n, c * kh * kw, ho * wo), x.dtype)
+    try:
+        return gemm(im2col(x, kh, kw, stride, padding, out=cols))
+    finally:
+        COLUMNS.give(cols)
+
+
+def _ternary_as_one_matrix(node):
+    """TTQ's y = m_p·(P·x) − m_n·(N·x) as one GEMM: (P − (m_n/m_p)·N)·x times m_p (−N·x times
+    m_n in a filter with no +W_p weight)."""
+    mult, mult_neg = node["mult"], node["mult_neg"]
+    plus, minus = (node["codes"] > 0).astype(np.float32), (node["codes"] < 0).astype(np.float32)
+    has = mult != 0
+    ratio = np.where(has, mult_neg / np.where(has, mult, 1), 0).astype(np.float32)
+    matrix = np.where(has[:, None], plus - ratio[:, None] * minus, -minus)
+    return matrix, np.where(has, mult, mult_neg).astype(np.float32)
+
+
+def _accumulate(node, x):
+    """(acc, per-output multiplier): the layer's sums in the units of its codes."""
+    kind, act = node["weight"]["kind"], node["act"]
+    if kind == "binary" and act.kind == "binary" and node["op"] == "conv2d":
+        conv = node.setdefault("_xnor", BinaryConvWeights(node["codes"], node["weight"]["shape"],
+                                                          node["stride"], node["padding"]))
+        dot = conv(x)
+        return dot.reshape(dot.shape[0], dot.shape[1], -1), node["mult"]
+    codes, _ = _quantize_input(act, x)
+    if kind == "binary" and act.kind == "binary":                 # a W1A1 linear layer
+        words = node.setdefault("_words", pack_last_axis(node["codes"] > 0))
+        dot = xnor_gemm(pack_last_axis(codes.reshape(codes.shape[0], -1) > 0), words, node["codes"].shape[1])
+        return dot[:, :, None], node["mult"]
+    if kind == "ternary" and not np.array_equal(node["mult"], node["mult_neg"]):
+        matrix, mult = node.setdefault("_ternary", _ternary_as_one_matrix(node))   # TTQ: W_p ≠ W_n
+        return _gemm_over_columns(node, codes, lambda cols: np.matmul(matrix, cols)), mult
+    if act.kind != "float" and kind != "float":                  # integer GEMM, int32 accumulation
+        w = node.setdefault("_int", node["codes"].astype(np.int32))
+        return _gemm_over_columns(node, codes, lambda cols: integer_gemm(w, cols)), node["mult"]
+    # binary / symmetric ternary weights on float inputs: Σ_{w=+1} x − Σ_{w=−1} x; float weights
+    w = node.setdefault("_float", node["codes"].astype(np.float32))
+    return _gemm_over_columns(node, codes, lambda cols: np.matmul(w, cols)), node["mult"]
+
+
+def quantized_layer(node, x: np.ndarray) -> np.ndarray:
+    acc, mult = _accumulate(node, x)
+    y = acc.astype(np.float32, copy=False)
+    y *= mult[:, None]
+    act = node["act"]
+    if act.kind == "binary" and act.scaled:
+        y *= np.mean(np.abs(x), axis=tuple(range(1, x.ndim)), dtype=np.float32)[:, None, None]
+    y += node["add"][:, None]
+    if node["op"] == "linear":
+        return y[:, :, 0]
+    n, o = y.shape[:2]
+    (kh, kw), (sh, sw), (ph, pw) = node["kernel"], node["stride"], node["padding"]
+    return y.reshape(n, o, output_size(x.shape[2], kh, sh, ph), output_size(x.shape[3], kw, sw, pw))
+
+
+def _pool(node, x, fn):
+    with no_grad():
+        return fn(Tensor(x), node["kernel"], node["stride"], node["padding"]).data
+
+
+def _shortcut(node, x):
+    if node["stride"] != 1:
+        x = x[:, :, ::node["stride"], ::node["stride"]]
+    if node["extra"]:
+        x = np.concatenate([x, np.zeros((x.shape[0], node["extra"], *x.shape[2:]), x.dtype)], axis=1)
+    return x
+
+
+def _affine(node, x):
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return x * node["scale"].reshape(shape) + node["shift"].reshape(shape)
+
+
+OPS = {
+    "conv2d": quantized_layer,
+    "linear": quantized_layer,
+    "affine": _affine,
+    "relu": lambda node, x: np.maximum(x, 0),
+    "flatten": lambda node, x: x.reshape(x.shape[0], -1),
+    "maxpool2d": lambda node, x: _pool(node, x, F.max_pool2d),
+    "avgpool2d": lambda node, x: _pool(node, x, F.avg_pool2d),
+    "global_avgpool2d": lambda node, x: x.mean(axis=(2, 3)),
+    "shortcut": _shortcut,
+    "add": lambda node, a, b: a + b,
+}
+
+
+def _check_input(packed, x) -> None:
+    """Refuse inputs that do not fit the first layer (when only flattening comes before it)."""
+    for node in packed.nodes:
+        if node["op"] == "flatten":
+            continue
+        if node["op"] not in ("conv2d", "linear"):
+            return
+        shape = node["weight"]["shape"]
+        if node["op"] == "conv2d":
+            fits, what = x.ndim == 4 and x.shape[1] == shape[1], "channels"
+        else:
+            fits, what = x.ndim >= 2 and int(np.prod(x.shape[1:])) == shape[1], "features"
+        if not fits:
+            raise ValueError(f"run: inputs of shape {x.shape} do not fit the model: its first "
+                             f"{node['op']} expects {shape[1]} input {what} (weight shape {tuple(shape)})")
+        return
+
+
+def run(packed, x: np.ndarray) -> np.ndarray:
+    """Logits of the packed model (a :class:`PackedModel` or a path) for float32 inputs ``x``."""
+    if not isinstance(packed, PackedModel):
+        packed = load_packed(packed)
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        raise TypeError(f"run: inputs must be float32 as get_dataset returns them, got {x.dtype}")
+    _check_input(packed, x)
+    values = {"x": x}
+    for node in packed.nodes:
+        values[node["output"]] = OPS[node["op"]](node, *(values[v] for v in node["inputs"]))
+    return values[packed.nodes[-1]["output"]]
+
+
+__all__ = ["BinaryConvWeights", "integer_gemm", "integer_gemm_reference", "pack_last_axis",
+           "quantized_layer", "run", "xnor_gemm", "xnor_gemm_reference"]
