@@ -155,6 +155,9 @@ plt.show()
 # keeps only what a backward needs, so an intermediate nobody holds is freed):
 
 # %%
+te = ta * tb                  # the same graph with every intermediate named, so each stays
+td = te + tc                  # readable from the graph (entry.output) while we print it
+tL = td * ta
 for entry in topological_order(tL):
     if isinstance(entry, tq.Tensor):
         made_by, value = "leaf (input)", entry.data

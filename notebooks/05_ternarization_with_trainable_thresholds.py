@@ -353,30 +353,17 @@ np.testing.assert_allclose(ratio, S_layer, rtol=1e-6)               # the plain 
 # thresholds move by less than 1 % in two epochs. Try it yourself. Two epochs take about 15–25 s.
 
 # %%
-from tinyquant import optim
-from tinyquant.cli import train_namespace
-from tinyquant.data import DataLoader, get_dataset
-from tinyquant.nn.models import build_model
-from tinyquant.quant.config import configure_quantization
-from tinyquant.train import LambdaCallback, Trainer
+from tinyquant.config import TrainConfig
+from tinyquant.run import build_run
+from tinyquant.train import LambdaCallback
 
 
 def train_and_record(record, **options):
-    # `tinyquant train` with `options` (as in train_namespace), calling record(model) after every step
-    args = train_namespace(no_progress=True, **options)
-    data = get_dataset(args.dataset)
-    model = build_model(args.model, data.input_shape, data.num_classes, rng=args.seed)
-    model, callbacks, regime, groups = configure_quantization(model, args)   # quantizers, regime
-    train_loader = DataLoader(data.x_train, data.y_train, args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader(data.x_test, data.y_test, 256)
-    optimizer = optim.SGD(groups or model.parameters(), lr=0.05 if args.lr is None else args.lr,
-                          momentum=args.momentum, weight_decay=args.weight_decay)
-    scheduler = optim.LRScheduler(optimizer, optim.cosine(args.epochs * len(train_loader)))
-    recorder = LambdaCallback(on_step_end=lambda trainer: record(trainer))
-    trainer = Trainer(model, optimizer, train_loader, test_loader, epochs=args.epochs, scheduler=scheduler,
-                      callbacks=callbacks + [recorder], regime=regime, seed=args.seed, show_progress=False)
+    # `tinyquant train` with `options` (TrainConfig fields), calling record(trainer) after every step
+    run = build_run(TrainConfig.from_dict({"no_progress": True, **options}))   # model, data, optimizer, ...
+    trainer = run.trainer(callbacks=[LambdaCallback(on_step_end=record)])
     trainer.fit()
-    return model, trainer.history
+    return run.model, trainer.history
 
 
 # %%
@@ -399,8 +386,8 @@ start = time.perf_counter()
 model, history = train_and_record(record_thresholds, quantizer="truncated_gaussian_ternary",
                                   regime="alternating", threshold_lr=1.0, epochs=2)
 trace = {k: np.array(v) for k, v in trace.items()}          # (steps, layers)
-print(f"trained in {time.perf_counter() - start:.1f} s; test accuracy per epoch:",
-      [round(h["test_accuracy"], 4) for h in history])
+print(f"trained in {time.perf_counter() - start:.1f} s; validation accuracy per epoch:",
+      [round(h["val_accuracy"], 4) for h in history], f"; test accuracy {history[-1]['test_accuracy']:.4f}")
 
 # %%
 names = [n for n, m in model.named_modules() if getattr(m, "weight_quantizer", None) is not None]
@@ -439,10 +426,11 @@ for j, name in enumerate(names):
 # seed 001's $\delta = 0.1\max|w|$. This gap is the error the Gaussian assumption actually costs.
 
 # %%
+from tinyquant.run import build_model
 from toy_problems.weight_gaussianity import synthetic_weights
 
 trained = {f"trained {n}": p.data for n, p in model.named_parameters() if p.data.ndim >= 2}
-initial_model = build_model("digits_cnn", (1, 8, 8), 10, rng=0)
+initial_model = build_model(TrainConfig(), (1, 8, 8), 10)   # the run's model at its initialization
 initial = {f"init {n}": p.data for n, p in initial_model.named_parameters() if p.data.ndim >= 2}
 calibration = {k: v for k, v in synthetic_weights(n=5000, seed=0).items() if "μ" not in k}
 rows = gaussianity_report({**trained, **initial, **calibration}, seed=0)

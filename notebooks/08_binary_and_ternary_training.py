@@ -32,27 +32,28 @@ import json, tempfile
 from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
-from tinyquant.cli import run_train, train_namespace
+from tinyquant.config import TrainConfig
+from tinyquant.run import train
 
 out = Path(tempfile.mkdtemp())
 runs = {}
 for quantizer in ("xnor", "ttq"):
-    args = train_namespace(quantizer=quantizer, epochs=4, no_progress=True, diagnostics=True,
-                           out=str(out / quantizer))
-    history = run_train(args)
+    config = TrainConfig.from_dict(dict(quantizer=quantizer, epochs=4, no_progress=True, diagnostics=True,
+                                        out=str(out / quantizer)))
+    history = train(config)
     runs[quantizer] = (history, json.loads((out / quantizer / "diagnostics.json").read_text()))
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.2))
 for quantizer, (history, diag) in runs.items():
-    axes[0].plot([h["test_accuracy"] for h in history], label=quantizer)
+    axes[0].plot([h["val_accuracy"] for h in history], label=quantizer)
     for layer, series in diag["ChangedLevels"]["since_init"].items():
         axes[1].plot(series, label=f"{quantizer} layer {layer}")
     for layer, series in diag["LatentDistance"]["distance"].items():
         axes[2].plot(series, label=f"{quantizer} layer {layer}")
     for layer, series in diag["GradientMagnitude"]["mean_abs_grad"].items():
         axes[3].plot(series, label=f"{quantizer} layer {layer}")
-titles = ["test accuracy", "% levels changed since init", "mean |w_b − w_r|", "mean |∂L/∂w|"]
+titles = ["validation accuracy", "% levels changed since init", "mean |w_b − w_r|", "mean |∂L/∂w|"]
 ylabels = ["accuracy (fraction)", "levels changed (%)", "|w_b − w_r| (weight units)", "|∂L/∂w|, log scale"]
 for ax, title, ylabel in zip(axes, titles, ylabels):
     ax.set_title(title); ax.set_xlabel("epoch"); ax.set_ylabel(ylabel); ax.legend(fontsize=7)
@@ -91,8 +92,8 @@ from tinyquant.train import load_checkpoint
 
 latent = {}
 for clip in (1.0, float("inf")):
-    args = train_namespace(quantizer="xnor", epochs=2, clip=clip, no_progress=True, out=str(out / f"clip{clip}"))
-    run_train(args)
+    train(TrainConfig.from_dict(dict(quantizer="xnor", epochs=2, clip=clip, no_progress=True,
+                                     out=str(out / f"clip{clip}"))))
     state = load_checkpoint(out / f"clip{clip}" / "checkpoint.npz")
     latent[clip] = state["model/3.weight"]
 fig, ax = plt.subplots(figsize=(6, 3))

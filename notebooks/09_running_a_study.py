@@ -143,8 +143,9 @@ display(Markdown(written["text"]))
 # ## Exercise 9.1 · Check the report by hand
 #
 # Never trust a table you cannot recompute. Using only the raw lines of `records.jsonl`
-# (parse them with `json.loads`; the final test accuracy of a run is
-# `record["history"][-1]["test_accuracy"]`), compute for the grown study:
+# (parse them with `json.loads`; a run's test accuracy, measured once at the end on the epoch
+# selected by validation accuracy, is `record["history"][-1]["test_accuracy"]`), compute for
+# the grown study:
 #
 # 1. `means`: a dict setting → mean final test accuracy over seeds;
 # 2. `welch_p`: a dict setting → p value of the Welch t-test of that setting against the

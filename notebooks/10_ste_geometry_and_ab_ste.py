@@ -442,30 +442,17 @@ plt.tight_layout(); plt.show()
 # recording callback.
 
 # %%
-from tinyquant import optim
-from tinyquant.cli import train_namespace
-from tinyquant.data import DataLoader, get_dataset
-from tinyquant.nn.models import build_model
-from tinyquant.quant.config import configure_quantization
-from tinyquant.train import LambdaCallback, Trainer
+from tinyquant.config import TrainConfig
+from tinyquant.run import build_run
+from tinyquant.train import LambdaCallback
 
 
 def train_and_record(record, **options):
-    # `tinyquant train` with `options` (as in train_namespace), calling record(model) after every step
-    args = train_namespace(no_progress=True, **options)
-    data = get_dataset(args.dataset)
-    model = build_model(args.model, data.input_shape, data.num_classes, rng=args.seed)
-    model, callbacks, regime, groups = configure_quantization(model, args)   # quantizers, regime
-    train_loader = DataLoader(data.x_train, data.y_train, args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader(data.x_test, data.y_test, 256)
-    optimizer = optim.SGD(groups or model.parameters(), lr=0.05 if args.lr is None else args.lr,
-                          momentum=args.momentum, weight_decay=args.weight_decay)
-    scheduler = optim.LRScheduler(optimizer, optim.cosine(args.epochs * len(train_loader)))
-    recorder = LambdaCallback(on_step_end=lambda trainer: record(trainer))
-    trainer = Trainer(model, optimizer, train_loader, test_loader, epochs=args.epochs, scheduler=scheduler,
-                      callbacks=callbacks + [recorder], regime=regime, seed=args.seed, show_progress=False)
+    # `tinyquant train` with `options` (TrainConfig fields), calling record(trainer) after every step
+    run = build_run(TrainConfig.from_dict({"no_progress": True, **options}))   # model, data, optimizer, ...
+    trainer = run.trainer(callbacks=[LambdaCallback(on_step_end=record)])
     trainer.fit()
-    return model, trainer.history
+    return run.model, trainer.history
 
 
 # %%
@@ -487,8 +474,8 @@ start = time.perf_counter()
 model, history = train_and_record(record_blend, model="mlp", quantizer="xnor", ste="ab_tanh",
                                   keep_first=False, epochs=3)
 log = {key: np.array(value) for key, value in log.items()}
-print(f"trained in {time.perf_counter() - start:.1f} s; test accuracy per epoch:",
-      [round(h["test_accuracy"], 4) for h in history])
+print(f"trained in {time.perf_counter() - start:.1f} s; validation accuracy per epoch:",
+      [round(h["val_accuracy"], 4) for h in history], f"; test accuracy {history[-1]['test_accuracy']:.4f}")
 np.testing.assert_allclose(log["f"], 0.2 + 0.6 * log["progress"], rtol=1e-12)   # the schedule, step by step
 assert math.isclose(log["f"][-1], 0.8)
 

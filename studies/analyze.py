@@ -1,16 +1,19 @@
 """Extra tables for a study's report: what `tinyquant report` does not compute.
 
-    python studies/analyze.py studies/NAME.toml [--fast] [--out DIR] [--results DIR]
+    python studies/analyze.py studies/NAME.toml [--fast] [--records DIR] [--out DIR]
 
 Run it after `tinyquant report` (same flags): it reads the study's records (and each run's
-``diagnostics.json`` when the study trains with ``diagnostics = true``) and appends, below the
-marker line ``<!-- analyze.py -->`` of ``<results>/<stem>.md`` (anything after an earlier
+``diagnostics.json`` when the study trains with ``diagnostics = true``) from ``--records``
+(default ``out/studies/NAME``) and appends, below the marker line ``<!-- analyze.py -->`` of
+``<out>/<stem>.md`` (``--out``, default ``out/reports``, as for ``tinyquant report``) (anything after an earlier
 marker is replaced, so rerunning is safe):
 
-* **Peak and error.** Per setting, the best epoch's metric (seed 000 reports *peak*
-  validation accuracy for clipping and BN) and the final test error in % (seed 002, Table 1).
-* **Stability over epochs** (seed 000, exp. 4). Per run, over its per-epoch test accuracy in
-  pp: the standard deviation (ddof = 0, over all epochs) and the total variation
+* **Peak and error.** Per setting, the best epoch's *validation* metric (seed 000 reports
+  peak validation accuracy for clipping and BN) and the test error in % of the epoch selected
+  on validation (seed 002, Table 1). Records from before the validation split have only
+  per-epoch test metrics: for them the peak is over the test curve, and the table says so.
+* **Stability over epochs** (seed 000, exp. 4). Per run, over its per-epoch validation
+  accuracy (older records: test accuracy) in pp: the standard deviation (ddof = 0, over all epochs) and the total variation
   Σ_t |acc_{t+1} − acc_t|; then mean ± std (ddof = 1) over seeds per setting, the settings
   ranked by mean TV, and a Kruskal–Wallis test of TV across settings.
 * **Changed weights** (seed 002, Figs. 4–5; ``ChangedLevels``): per setting and layer, the %
@@ -37,7 +40,7 @@ from scipy import stats
 
 from tinyquant.markdown import table
 from tinyquant.sweep import default_out, load_study, read_records
-from tinyquant.sweep.report import report_stem, select_records
+from tinyquant.sweep.report import curve_metric, report_stem, select_records
 
 MARKER = "<!-- analyze.py -->"
 
@@ -70,12 +73,16 @@ def _by_setting(records, settings):
 
 
 def peak_and_error(groups, metric) -> list[str]:
+    key = curve_metric([r for rs in groups.values() for r in rs], metric)
+    where_from = ("validation" if key != metric else
+                  "test: these records predate the validation split, so the peak selects on the test set")
     lines = ["## Peak and final error", "",
-             f"Per setting over seeds: the best epoch's `{metric}` (peak), the epoch it occurs "
-             f"(mean), and the final test error in % (100 − final accuracy).", ""]
+             f"Per setting over seeds: the best epoch's `{key}` (peak; {where_from}), the epoch "
+             f"it occurs (mean), and the test error in % (100 − the run's test accuracy, of the "
+             f"epoch selected on validation where there is a split).", ""]
     body = []
     for s, rs in groups.items():
-        curves = [[e[metric] for e in r["history"]] for r in rs]
+        curves = [[e[key] for e in r["history"]] for r in rs]
         peaks = [max(c) for c in curves]
         where = [1 + int(np.argmax(c)) for c in curves]
         err = [100 * (1 - r["history"][-1]["test_accuracy"]) for r in rs]
@@ -88,6 +95,7 @@ def learning_curve(groups, metric) -> list[str]:
     matters early (an initialization, a warm-up) and washes out by the end."""
     n = min(len(r["history"]) for rs in groups.values() for r in rs)
     picks = epoch_picks(n)
+    metric = curve_metric([r for rs in groups.values() for r in rs], metric)
     lines = ["## Learning curve", "",
              f"`{metric}` after the given epochs, mean ± std over seeds.", ""]
     body = [[s, len(rs)] + [_ms([r["history"][e - 1][metric] for r in rs]) for e in picks] for s, rs in groups.items()]
@@ -96,8 +104,9 @@ def learning_curve(groups, metric) -> list[str]:
 
 def stability(groups) -> list[str]:
     rows, tvs = [], []
+    key = curve_metric([r for rs in groups.values() for r in rs], "test_accuracy")
     for s, rs in groups.items():
-        pairs = [curve_stability([e["test_accuracy"] for e in r["history"]]) for r in rs]
+        pairs = [curve_stability([e[key] for e in r["history"]]) for r in rs]
         if not pairs or len(rs[0]["history"]) < 2:
             continue
         std, tv = zip(*pairs)
@@ -106,8 +115,9 @@ def stability(groups) -> list[str]:
     if not rows:
         return []
     n_epochs = len(next(iter(groups.values()))[0]["history"])
-    lines = ["## Stability of the test accuracy over epochs", "",
-             f"Per run, over its {n_epochs} per-epoch test accuracies in pp: the standard "
+    which = "validation" if key == "val_accuracy" else "test"
+    lines = [f"## Stability of the {which} accuracy over epochs", "",
+             f"Per run, over its {n_epochs} per-epoch {which} accuracies in pp: the standard "
              "deviation and the total variation Σ|acc_{t+1} − acc_t|; mean ± std over seeds. "
              "Ranked from the smoothest (lowest mean total variation).", ""]
     lines += table(["rank", "setting", "n", "std over epochs (pp)", "total variation (pp)"],
@@ -206,7 +216,7 @@ def gradient_table(groups, diags) -> list[str]:
     return lines + table(["setting", "n"] + [f"epoch {e}" for e in picks] + ["last/first"], body).splitlines() + [""]
 
 
-def analyze(study, out=None, results="studies/results") -> Path:
+def analyze(study, out=None, results="out/reports") -> Path:
     """Append the extra tables to the study's report; return the report's path."""
     out = Path(default_out(study) if out is None else out)
     md = Path(results) / f"{report_stem(study.name, study.mode)}.md"
@@ -241,10 +251,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study")
     parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--out", default=None, help="the sweep's folder (default out/studies/NAME)")
-    parser.add_argument("--results", default="studies/results")
+    parser.add_argument("--records", default=None, help="the sweep's folder (default out/studies/NAME)")
+    parser.add_argument("--out", default="out/reports", help="the report's folder (default out/reports)")
     args = parser.parse_args(argv)
-    path = analyze(load_study(args.study, fast=args.fast), args.out, args.results)
+    path = analyze(load_study(args.study, fast=args.fast), args.records, args.out)
     print(f"extra tables appended to {path}")
     return 0
 

@@ -10,6 +10,11 @@ tensors (``concatenate``, ``where``, ``softmax``, ``log_softmax``, ``cross_entro
 As in PyTorch, ``import tinyquant as tq`` is enough to reach them: ``tq.nn.Linear``,
 ``tq.optim.SGD``, ``tq.data.DataLoader``. The subpackages are imported on first use
 (PEP 562 module ``__getattr__``), so ``import tinyquant`` stays as fast as the core.
+
+The training API is reachable the same way: ``tq.TrainConfig`` / ``tq.QuantConfig``
+(:mod:`tinyquant.config`), ``tq.build_run``, ``tq.train_run`` (= ``tinyquant.run.train``),
+``tq.build_model(config, input_shape, num_classes)`` and ``tq.load_config(checkpoint)``
+(:mod:`tinyquant.run`).
 """
 
 import importlib
@@ -41,13 +46,20 @@ __all__ = [
 
 #: Subpackages reachable as attributes, imported on first access.
 SUBPACKAGES = ("data", "nn", "optim", "quant", "train")
+#: The training API, imported on first access: name -> (module, attribute).
+LAZY = {"TrainConfig": ("config", "TrainConfig"), "QuantConfig": ("config", "QuantConfig"),
+        "build_run": ("run", "build_run"), "train_run": ("run", "train"),
+        "build_model": ("run", "build_model"), "load_config": ("run", "load_config")}
 
 
 def __getattr__(name):
     if name in SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)   # also sets it as an attribute
+    if name in LAZY:
+        module, attribute = LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(f"module 'tinyquant' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(SUBPACKAGES))
+    return sorted(set(globals()) | set(SUBPACKAGES) | set(LAZY))

@@ -118,12 +118,7 @@ def run_batch_sizes(prob: LeastSquares, batch_sizes=(1, 4, 16, 64, 256, 1024), *
                        grid_floor=_grid_floor(prob, delta))
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.big_batch``: big-batch SR on least squares (seed 002 §6.1) (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import big_batch_main
 
-    return run_command(argv, parts=("batch",), prog="python -m toy_problems.big_batch", description="big-batch SR on least squares (seed 002 §6.1)")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(big_batch_main())

@@ -381,12 +381,7 @@ def corollary1_bound(T, *, mu, G):
     return (1 + np.log(T + 1)) * G**2 / (2 * mu * T)
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.convex``: Lemma 1, Theorems 1–4 and Corollary 1 measured against their bounds (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import convex_main
 
-    return run_command(argv, parts=("convex",), prog="python -m toy_problems.convex", description="Lemma 1, Theorems 1–4 and Corollary 1 measured against their bounds")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(convex_main())

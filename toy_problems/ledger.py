@@ -7,9 +7,10 @@ hold as printed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-__all__ = ["Row", "HOLDS", "CONDITIONAL", "FAILS"]
+__all__ = ["Row", "HOLDS", "CONDITIONAL", "FAILS", "write_report"]
 
 HOLDS = "holds"
 CONDITIONAL = "holds only under a condition"
@@ -33,3 +34,11 @@ class Row:
     def verdict_text(self) -> str:
         """The verdict in bold, followed by its condition when there is one."""
         return f"**{self.verdict}**" + (f": {self.condition}" if self.condition else "")
+
+
+def write_report(path, text: str) -> str:
+    """Write a sandbox's Markdown ``text`` to ``path`` (folders created); return the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return str(path)

@@ -258,9 +258,12 @@ def main(argv=None) -> int:
                                 description="Theory sandbox II: both parts, the claims ledger and the Markdown report.")
     p.add_argument("--fast", action="store_true", help="small sizes, for tests")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--report", default=os.path.join("out", "quantizer_theory.md"),
-                   help="where to write the report (default out/quantizer_theory.md)")
+    p.add_argument("--out", default="out", help="folder of the report when --report is not given (default out)")
+    p.add_argument("--report", default=None,
+                   help="where to write the report (default OUT/quantizer_theory.md)")
     args = p.parse_args(argv)
+    if args.report is None:
+        args.report = os.path.join(args.out, "quantizer_theory.md")
     from tqdm.auto import tqdm
 
     # disable=None: a bar only on a terminal (the full run takes a minute or two)

@@ -283,12 +283,7 @@ def closing_note(results: dict, rows) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    """Print the claims ledger (all parts are computed; same options as the main command)."""
-    from .sr_vs_bc import main as full_main
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: the ledger never imports its hub
+    from .sr_vs_bc_commands import ledger_main
 
-    return full_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(ledger_main())

@@ -520,12 +520,7 @@ def three_state_example():
     return T, 0.5 * (np.eye(3) + T)
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.markov``: SR as a Markov chain: T_α, π_α, π̃, TV distances, mixing times, Figure 3 (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import markov_main
 
-    return run_command(argv, parts=("markov",), prog="python -m toy_problems.markov", description="SR as a Markov chain: T_α, π_α, π̃, TV distances, mixing times, Figure 3")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(markov_main())

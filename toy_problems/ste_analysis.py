@@ -205,22 +205,13 @@ def draw_blended(path: Path, k: float = 10.0) -> Path:
 def trained_weights(epochs: int = 3, seed: int = 0) -> np.ndarray:
     """Latent weights of the digits CNN's hidden convolutions after a short training run."""
     from tinyquant import nn
-    from tinyquant.cli import run_train, train_namespace
+    from tinyquant.config import TrainConfig
+    from tinyquant.run import build_run
 
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as out:
-        args = train_namespace(epochs=epochs, seed=seed, out=out, no_progress=True)
-        import contextlib
-        import io
-
-        with contextlib.redirect_stdout(io.StringIO()):
-            run_train(args)
-        from tinyquant.train import load_checkpoint
-
-        state = load_checkpoint(Path(out) / "checkpoint.npz")
-    model = nn.models.digits_cnn(rng=0)
-    model.load_state_dict({k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")})
+    # the whole training set, as before the validation split existed (the report's numbers)
+    run = build_run(TrainConfig(epochs=epochs, seed=seed, no_progress=True, val_fraction=0.0))
+    run.trainer().fit()
+    model = run.model
     layers = nn.quantizable_layers(model)[1:-1]
     return np.concatenate([layer.weight.data.ravel() for layer in layers]).astype(np.float64)
 

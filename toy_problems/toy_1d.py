@@ -267,12 +267,7 @@ def cell_mass(probs, grid, cell=MIN_CELL) -> np.ndarray:
     return probs[..., mask].sum(axis=-1)
 
 
-def main(argv=None) -> int:
-    """``python -m toy_problems.toy_1d``: the toy problem of seed 002 eq. 8: R, SR and BC histograms and Figure 2 (``--fast``, ``--out DIR``)."""
-    from .sr_vs_bc import run_command
+if __name__ == "__main__":   # the command lives in sr_vs_bc_commands: a part never imports its hub
+    from .sr_vs_bc_commands import toy_1d_main
 
-    return run_command(argv, parts=("toy",), prog="python -m toy_problems.toy_1d", description="the toy problem of seed 002 eq. 8: R, SR and BC histograms and Figure 2")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(toy_1d_main())

@@ -491,15 +491,19 @@ def main(argv=None) -> int:
     p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
     p.add_argument("--out", default=os.path.join("out", "truncated_gaussian"), help="output directory (default out/truncated_gaussian)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--report", default=None, help="also write the printed tables (Markdown) to this file")
     args = p.parse_args(argv)
+    from .ledger import write_report
     from .ledger_quantizer_theory import build_truncated_gaussian_rows, ledger_markdown
 
     results = run_experiments(fast=args.fast, seed=args.seed)
-    for title, table in tables(results):
-        print(f"## {title}\n\n{table}\n")
+    text = [f"## {title}\n\n{table}\n" for title, table in tables(results)]
     rows = build_truncated_gaussian_rows(results)
-    print("## Claims ledger (seed 001 rows)\n\n" + ledger_markdown(rows) + "\n")
+    text.append("## Claims ledger (seed 001 rows)\n\n" + ledger_markdown(rows) + "\n")
+    print("\n".join(text))
     paths = write_figures(results, args.out)
+    if args.report:
+        paths.append(write_report(args.report, "\n".join(text)))
     print("wrote:\n" + "\n".join(f"  {p}" for p in paths))
     return 0
 

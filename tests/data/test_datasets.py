@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tinyquant.data import DEFAULT_DATASET, Dataset, available_datasets, get_dataset
 from tinyquant.data import stratified_split
-from tinyquant.data.datasets import _registry
+from tinyquant.data.registry import _registry
 
 
 def record(**changes):

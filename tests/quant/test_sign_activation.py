@@ -72,15 +72,19 @@ def test_replacing_relus_keeps_the_order_of_a_sequential_and_reaches_resnet_bloc
 
 
 def cli_args(**kw):
-    from tinyquant.cli import train_namespace
+    from tinyquant.config import TrainConfig
 
-    return train_namespace(no_progress=True, **kw)
+    return TrainConfig.from_dict({"no_progress": True, **kw})
+
+
+def configure(model, config):
+    return configure_quantization(model, config.quant)
 
 
 def test_cli_options_plug_sign_activations_into_the_binary_layers():
     model = digits_cnn(rng=0)
-    configure_quantization(model, cli_args(quantizer="binary_connect", act_bits=1,
-                                           act_quantizer="sign_activation", act_ste="ab_tanh"))
+    configure(model, cli_args(quantizer="binary_connect", act_bits=1,
+                              act_quantizer="sign_activation", act_ste="ab_tanh"))
     layers = quantizable_layers(model)
     assert layers[0].activation_quantizer is None and layers[-1].activation_quantizer is None
     for layer in layers[1:-1]:
@@ -91,14 +95,14 @@ def test_cli_options_plug_sign_activations_into_the_binary_layers():
 
 def test_act_ste_without_sign_activations_is_refused():
     with pytest.raises(ValueError, match="--act-ste"):
-        configure_quantization(digits_cnn(rng=0), cli_args(quantizer="xnor", act_ste="ab_tanh"))
+        cli_args(quantizer="xnor", act_ste="ab_tanh")
 
 
 @pytest.mark.parametrize("ste", ["clipped", "ab_tanh"])
 def test_w1a1_digits_cnn_learns_far_above_chance(ste, tmp_path):
     # ab_tanh on weights and activations with f scheduled 0.2 -> 0.8 is seed 004's Algorithm 1
-    from tinyquant.cli import run_train
+    from tinyquant.run import train
 
-    history = run_train(cli_args(quantizer="binary_connect", ste=ste, act_bits=1, epochs=3,
+    history = train(cli_args(quantizer="binary_connect", ste=ste, act_bits=1, epochs=3,
                                  act_quantizer="sign_activation", act_ste=ste, out=str(tmp_path)))
     assert history[-1]["test_accuracy"] >= 0.6      # chance is 0.1; measured 0.91 and 0.94

@@ -1,7 +1,6 @@
 """Quantized training: BC vs R on least squares (seed 002 §3), weight clipping, the regimes,
 the diagnostics, the CLI glue, and binary / ternary CNNs trained with `tinyquant train`'s defaults."""
 
-import argparse
 import json
 import math
 
@@ -13,7 +12,8 @@ from tinyquant.nn import Linear, Sequential, quantizable_layers
 from tinyquant.optim import SGD
 from tinyquant.quant import get_quantizer
 from tinyquant.quant.clipping import WeightClipping, clip_latent_weights
-from tinyquant.quant.config import add_quant_arguments, configure_quantization
+from tinyquant.config import QuantConfig, TrainConfig
+from tinyquant.quant.config import configure_quantization as configure_setup
 from tinyquant.quant.diagnostics import ChangedLevels, QuantizerTrace, sqnr_db
 from tinyquant.quant.rounding import deterministic_round
 
@@ -184,12 +184,15 @@ def test_quantizer_trace_reports_seed_003s_sqnr_of_a_non_zero_mean_weight():
 
 
 def parse(*argv):
-    parser = add_quant_arguments(argparse.ArgumentParser())
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="out")
-    parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--optimizer", default="sgd")
-    return parser.parse_args(list(argv))
+    """The QuantConfig of ``tinyquant train`` quantization options given as on the command line."""
+    from tinyquant.cli import Parser, add_train_arguments, config_from_args
+
+    return config_from_args(add_train_arguments(Parser()).parse_args(list(argv))).quant
+
+
+def configure_quantization(model, quant):
+    setup = configure_setup(model, quant)
+    return setup.model, setup.callbacks, setup.regime, setup.param_groups
 
 
 def mlp():
@@ -288,8 +291,9 @@ def test_same_seed_gives_bit_identical_parameters_with_and_without_diagnostics(q
     finals = []
     for diagnostics in (False, True):
         model = build_mlp(64, hidden=(32,), rng=0)
-        argv = ["--quantizer", quantizer, "--no-keep-first", "--out", str(tmp_path / str(diagnostics))]
-        model, callbacks, regime, groups = configure_quantization(model, parse(*argv + ["--diagnostics"] * diagnostics))
+        quant = parse("--quantizer", quantizer, "--no-keep-first", *["--diagnostics"] * diagnostics)
+        setup = configure_setup(model, quant, out=tmp_path / str(diagnostics))
+        model, callbacks, regime, groups = setup.model, setup.callbacks, setup.regime, setup.param_groups
         assert any(type(c).__name__ == "ChangedLevels" for c in callbacks) == diagnostics
         tiny_trainer(model, regime, SGD(groups or model.parameters(), lr=0.1), epochs=2, callbacks=callbacks).fit()
         finals.append([p.data.copy() for p in model.parameters()])
@@ -299,33 +303,65 @@ def test_same_seed_gives_bit_identical_parameters_with_and_without_diagnostics(q
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--clip", "-1"], "factor must be > 0"),
+    (["--clip", "-1"], "--clip -1.0: expected a factor > 0"),
     (["--quantizer", "binarize"], "invalid choice"),
-    (["--act-bits", "-2"], "must be >= 0"),
-    (["--step-init", "big"], "step_init must be one of optimal, lsq"),
-    (["--threshold-init", "-0.1"], "must be a finite number >= 0"),
+    (["--act-bits", "-2"], "--act-bits -2: expected a bit width in [0, "),
+    (["--step-init", "big"], "--step-init 'big': expected optimal, lsq or a positive number"),
+    (["--threshold-init", "-0.1"], "expected a finite number >= 0"),
+    (["--quantizer", "uniq", "--weight-bits", "0"], "--weight-bits 0: expected a bit width in [1, "),
 ])
-def test_bad_cli_values_are_rejected_by_argparse(argv, message, capsys):
-    with pytest.raises(SystemExit):
+def test_bad_values_are_refused_naming_the_option_and_what_is_expected(argv, message, capsys):
+    with pytest.raises((SystemExit, ValueError)) as raised:
         parse(*argv)
-    assert message in capsys.readouterr().err
+    text = str(raised.value) if raised.type is not SystemExit else capsys.readouterr().err
+    assert message in text
 
 
 @pytest.mark.parametrize("argv,message", [
     (["--quantizer", "lsq", "--ste", "tanh"], "fixed estimator"),
-    (["--quantizer", "uniq", "--weight-bits", "0"], "bits must be >= 1"),
     (["--quantizer", "xnor", "--regime", "alternating"], "truncated_gaussian_ternary"),
-    (["--quantizer", "xnor", "--regime", "r"], "stored quantized"),
-    (["--quantizer", "lsq", "--step-init", "lsq"], "--step-init lsq has no effect"),
-    (["--quantizer", "ttq", "--no-gradient-correctness"], "--no-gradient-correctness has no effect"),
-    (["--quantizer", "ttq", "--threshold-init", "0.2"], "--threshold-init 0.2 has no effect"),
+    (["--quantizer", "xnor", "--regime", "r"], "stores the weights quantized"),
+    (["--quantizer", "lsq", "--step-init", "lsq"], "--step-init lsq acts on nothing"),
+    (["--quantizer", "ttq", "--no-gradient-correctness"], "--no-gradient-correctness acts on nothing"),
+    (["--quantizer", "ttq", "--threshold-init", "0.2"], "--threshold-init 0.2 acts on nothing"),
     (["--quantizer", "truncated_gaussian_ternary", "--threshold-optimizer", "adam"],
      "needs --regime alternating"),
     (["--quantizer", "xnor", "--binary-rounding"], "needs --regime r or sr"),
+    (["--quantizer", "ttq", "--weight-bits", "3"], "--weight-bits 3 acts on nothing"),
+    (["--clip", "2"], "--clip 2.0 acts on nothing"),
+    (["--regime", "bc"], "--regime bc acts on nothing"),
+    (["--ste", "tanh"], "--ste tanh acts on nothing"),
+    (["--act-quantizer", "lsq_activation"], "needs --act-bits > 0"),
+    (["--no-keep-first"], "--no-keep-first acts on nothing"),
+    (["--grid-delta", "0.1", "--quantizer", "xnor"], "--grid-delta 0.1 acts on nothing"),
+    (["--threshold-lr", "0.1", "--quantizer", "truncated_gaussian_ternary"], "needs --regime alternating"),
+    (["--uniq-warmup", "1"], "--uniq-warmup 1.0 acts on nothing"),
+    (["--uniq-warmup-factor", "0.5", "--quantizer", "uniq"], "needs --uniq-warmup > 0"),
+    (["--quant-lr-factor", "0.5"], "--quant-lr-factor 0.5 acts on nothing"),
+    (["--diagnostics"], "--diagnostics acts on nothing"),
 ])
-def test_inconsistent_options_raise_value_errors(argv, message):
-    with pytest.raises(ValueError, match=message):
-        configure_quantization(mlp(), parse(*argv))
+def test_options_that_act_on_nothing_are_refused(argv, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[")):
+        parse(*argv)
+
+
+def test_every_quant_option_set_alone_at_a_non_default_value_is_refused_or_acts():
+    """With no quantizer, no activation bits and the standard regime, every quantization
+    option but those three is either refused or is the default: none acts silently."""
+    changed = {"ste": "tanh", "clip": 2.0, "weight_bits": 3, "act_quantizer": "lsq_activation",
+               "keep_first": False, "keep_last": False, "grid_delta": 0.1,
+               "binary_rounding": True, "threshold_lr": 0.1, "threshold_optimizer": "adam",
+               "threshold_init": 0.2, "gradient_correctness": False, "step_init": "lsq",
+               "uniq_warmup": 1.0, "uniq_warmup_factor": 0.5, "quant_lr_factor": 0.5,
+               "diagnostics": True, "regime": "bc", "act_ste": "ab_tanh", "edge_bits": 8,
+               "step_granularity": "channel", "init_batches": 3, "grid_clip": 1.0}
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(QuantConfig)} - {"quantizer", "act_bits"}
+    assert names == set(changed) | {"regime"}
+    for name, value in changed.items():
+        with pytest.raises(ValueError, match="acts on nothing|needs"):
+            QuantConfig(**{name: value})
 
 
 # ----------------------------------------- regimes through the Trainer (tiny data)
@@ -439,10 +475,10 @@ def test_alternating_regime_trains_thresholds_and_weights():
 
 @pytest.mark.parametrize("quantizer", ["xnor", "ttq"])
 def test_binary_and_ternary_cnns_reach_90_percent_on_digits_with_cli_defaults(quantizer, tmp_path):
-    from tinyquant.cli import run_train, train_namespace
+    from tinyquant.run import train
 
-    history = run_train(train_namespace(quantizer=quantizer, no_progress=True, out=str(tmp_path),
-                                        diagnostics=True))
+    history = train(TrainConfig.from_dict(dict(quantizer=quantizer, no_progress=True,
+                                               out=str(tmp_path), diagnostics=True)))
     assert history[-1]["test_accuracy"] >= 0.90
     diagnostics = json.loads((tmp_path / "diagnostics.json").read_text())
     changed = diagnostics["ChangedLevels"]["since_init"]

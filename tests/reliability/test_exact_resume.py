@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from helpers import FULL, arrays, train
 
-from tinyquant.quant.config import WEIGHT_QUANTIZERS
+from tinyquant.config import weight_quantizers
+
+WEIGHT_QUANTIZERS = weight_quantizers()
 
 COMMON = ("--model", "mlp", "--epochs", 2, "--batch-size", 256)
 

@@ -29,8 +29,8 @@ FILES = sorted(p for p in STUDIES.glob("s*.toml"))
 EXTRA = {
     "s2_clip_ttq": ["## Peak and final error"],
     "s2_clip_xnor": ["## Peak and final error"],
-    "s4_instability_ttq": ["## Stability of the test accuracy over epochs"],
-    "s4_instability_xnor": ["## Stability of the test accuracy over epochs"],
+    "s4_instability_ttq": ["## Stability of the validation accuracy over epochs"],
+    "s4_instability_xnor": ["## Stability of the validation accuracy over epochs"],
     "s5_quantized_nets_adam": ["## Changed weights per layer", "## Mean |w_b − w_r| per layer"],
     "s7_binary_warmup": ["## SQNR of the quantizers over training"],
     "s8_ab_ste": ["## Mean gradient magnitude of the latent weights"],
@@ -63,11 +63,12 @@ def pool():
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     """A one-epoch full-precision mnist1d_cnn checkpoint for the fine-tuning studies."""
-    from tinyquant.cli import run_train, train_namespace
+    from tinyquant.config import TrainConfig
+    from tinyquant.run import train
 
     out = tmp_path_factory.mktemp("fp_checkpoint")
-    run_train(train_namespace(model="mnist1d_cnn", dataset="mnist1d", epochs=1, batch_size=256,
-                              seed=0, out=str(out), no_progress=True))
+    train(TrainConfig(model="mnist1d_cnn", dataset="mnist1d", epochs=1, batch_size=256,
+                      seed=0, out=str(out), no_progress=True, overwrite=True))
     return out / "checkpoint.npz"
 
 

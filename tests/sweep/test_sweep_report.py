@@ -118,9 +118,19 @@ def test_a_missing_metric_or_baseline_is_named():
 def test_the_report_command_works_from_the_records_alone(tiny_sweep, tmp_path, capsys):
     _, _, out = tiny_sweep
     assert main(["report", "--records", str(out / "records.jsonl"),
-                 "--results", str(tmp_path)]) == 0
+                 "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "| sgd (baseline) | 2 |" in printed and (tmp_path / "tiny.csv").is_file()
+
+
+def test_the_report_reads_records_from_a_folder_and_writes_under_out_by_default(
+        tiny_sweep, tmp_path, monkeypatch, capsys):
+    study, _, out = tiny_sweep
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(study.path), "--records", str(out)]) == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "reports").iterdir()) == \
+        ["tiny.csv", "tiny.md", "tiny.png"]
+    assert not (out / "tiny.png").exists()   # nothing written next to the records
 
 
 def test_the_report_selects_one_mode_and_refuses_to_mix_them(tiny_sweep, tmp_path, capsys):
@@ -131,7 +141,7 @@ def test_the_report_selects_one_mode_and_refuses_to_mix_them(tiny_sweep, tmp_pat
     for record in other:  # the same settings and seeds, as a fast mode would record them
         record["run_id"], record["mode"] = "fast-" + record["run_id"], "fast"
     mixed.write_text("\n".join(lines + [json.dumps(r) for r in other]) + "\n")
-    assert main(["report", "--records", str(mixed), "--results", str(tmp_path)]) == 2
+    assert main(["report", "--records", str(mixed), "--out", str(tmp_path)]) == 2
     assert "two runs of setting" in capsys.readouterr().err
     written = write_report(mixed, tmp_path, study=study)
     assert written["report"].n_records == 4 and written["report"].n_ignored == 4
@@ -139,3 +149,15 @@ def test_the_report_selects_one_mode_and_refuses_to_mix_them(tiny_sweep, tmp_pat
     assert math.isclose(written["report"].rows[0].mean,
                         np.mean([json.loads(x)["final"]["test_accuracy"] for x in lines[:4]
                                  if json.loads(x)["setting"] == "sgd"]))
+
+
+def test_curves_are_drawn_on_validation_and_old_records_stay_readable():
+    from tinyquant.sweep.report import curve_metric
+
+    new = [{"history": [{"val_accuracy": 0.5}, {"val_accuracy": 0.6, "test_accuracy": 0.55}]}]
+    old = [{"history": [{"test_accuracy": 0.5}, {"test_accuracy": 0.6}]}]
+    assert curve_metric(new, "test_accuracy") == "val_accuracy"
+    assert curve_metric(old, "test_accuracy") == "test_accuracy"
+    assert curve_metric(new, "val_accuracy") == "val_accuracy"
+    with pytest.raises(ValueError, match="no per-epoch validation counterpart"):
+        curve_metric([{"history": [{"train_loss": 1.0}, {"test_loss": 0.3}]}], "test_loss")

@@ -54,8 +54,8 @@ def test_data_dir_content_is_part_of_the_run_id(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "train.bin").write_bytes(b"1234")
-    text = TINY.format(epochs=1, seeds=[0]).replace('dataset = "digits"',
-                                                    'dataset = "digits"\ndata_dir = "data"')
+    text = TINY.format(epochs=1, seeds=[0]).replace('dataset = "digits"',   # data_dir acts on
+                                                    'dataset = "mnist"\ndata_dir = "data"')  # mnist
     path = write_study(tmp_path, text=text)
     before = load_study(path).runs[0]
     (data / "train.bin").write_bytes(b"1235")

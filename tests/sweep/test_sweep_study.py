@@ -1,6 +1,5 @@
 """Study files: validation errors name file, key and problem; grids expand as documented."""
 
-import argparse
 import json
 from pathlib import Path
 
@@ -9,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sweep_helpers import TINY, write_study
 
-from tinyquant.cli import train_namespace
+from tinyquant.config import TrainConfig
 from tinyquant.sweep import StudyError, load_study, run_id
 
 STUDIES = sorted((Path(__file__).resolve().parents[2] / "studies").glob("*.toml"))
@@ -27,10 +26,9 @@ def test_runs_are_settings_times_seeds_with_the_resolved_config(tmp_path):
     study = load_study(write_study(tmp_path, epochs=3, seeds=(4, 7)))
     assert [(r.setting, r.seed) for r in study.runs] == [
         ("sgd", 4), ("sgd", 7), ("adam", 4), ("adam", 7)]
-    expected = vars(train_namespace(model="mlp", dataset="digits", epochs=3, optimizer="adam",
-                                    seed=7))
-    for key in ("out", "resume", "no_progress"):
-        del expected[key]
+    expected = TrainConfig(model="mlp", dataset="digits", epochs=3, optimizer="adam",
+                           seed=7).hyperparameters()
+    assert "out" not in expected and "resume" not in expected and "overwrite" not in expected
     assert study.runs[-1].config == expected
     assert study.runs[-1].run_id == run_id(expected)
 
@@ -101,11 +99,11 @@ MALFORMED = {
     "wrong metadata type": (_mutate('claim = "none: a test of the machinery"', "claim = 3"),
                             ["claim", "non-empty string", "3"]),
     "wrong option type": (_mutate("epochs = 1", 'epochs = "one"'),
-                          ["'epochs'", "'one'", "expected int"]),
+                          ["'epochs'", "'one'", "expected an integer"]),
     "float for an int option": (_mutate("epochs = 1", "epochs = 1.5"),
-                                ["'epochs'", "1.5", "expected int"]),
+                                ["'epochs'", "1.5", "expected an integer"]),
     "bad choice": (_mutate('optimizer = "adam"', 'optimizer = "rmsprop"'),
-                   ["'optimizer'", "'rmsprop'", "not one of"]),
+                   ["'optimizer'", "'rmsprop'", "expected one of"]),
     "unknown training option": (_mutate('dataset = "digits"', 'dataset = "digits"\nlearning_rate = 1'),
                                 ["'learning_rate'", "unknown training option"]),
     "runner option": (_mutate('dataset = "digits"', 'dataset = "digits"\nseed = 3'),
@@ -160,37 +158,30 @@ def test_study_errors_are_value_errors():
     assert issubclass(StudyError, ValueError)
 
 
-def test_options_added_to_the_train_parser_are_validated_and_passed_through(tmp_path,
-                                                                          monkeypatch):
-    """An option the sweep code never names (as the quantizer options will be) is checked
-    against the train parser and reaches the training run."""
-    import tinyquant.cli as cli
-
-    seen = []
-
-    class FakeQuant:
-        @staticmethod
-        def add_quant_arguments(parser: argparse.ArgumentParser):
-            parser.add_argument("--quantizer", default="none", choices=["none", "sign"])
-            parser.add_argument("--act-bits", type=int, default=32)
-
-        @staticmethod
-        def configure_quantization(model, args):
-            seen.append((args.quantizer, args.act_bits))
-            return model, [], None, None
-
-    monkeypatch.setattr(cli, "_quant_config", lambda: FakeQuant)
-    text = _mutate('optimizer = "adam"', 'optimizer = "adam"\nquantizer = "sign"\nact_bits = 2')
+def test_quantization_options_are_validated_against_the_config_fields(tmp_path):
+    text = _mutate('optimizer = "adam"', 'optimizer = "adam"\nquantizer = "xnor"\nclip = 4')
     study = load_study(write_study(tmp_path, text=text))
-    assert study.runs[-1].config["quantizer"] == "sign" and study.runs[0].config["act_bits"] == 32
-    with pytest.raises(StudyError, match="'quantizer'.*'ternary'.*not one of"):
-        load_study(write_study(tmp_path, text=text.replace('"sign"', '"ternary"')))
+    assert study.runs[-1].config["quantizer"] == "xnor" and study.runs[0].config["quantizer"] == "none"
+    assert study.runs[-1].config["clip"] == 4.0 and isinstance(study.runs[-1].config["clip"], float)
+    with pytest.raises(StudyError, match="'quantizer' = 'ternary' is invalid: --quantizer 'ternary': "
+                                         "expected one of none, binary_connect"):
+        load_study(write_study(tmp_path, text=text.replace('"xnor"', '"ternary"')))
 
-    from tinyquant.sweep import execute_run
 
-    run = study.runs[-1]
-    execute_run(run.config, str(tmp_path / "run"))
-    assert seen == [("sign", 2)]
+@pytest.mark.parametrize("option, message", [
+    ('quantizer = "ttq"\nweight_bits = 3', "--weight-bits 3 acts on nothing"),
+    ("clip = 2", "--clip 2.0 acts on nothing"),
+    ('regime = "bc"', "--regime bc acts on nothing"),
+    ("warmup_epochs = -1", "'warmup_epochs' = -1 is invalid: --warmup-epochs -1.0: expected"),
+    ('bn = "pre"', "--bn pre acts on nothing"),
+    ("epochs = 0", "'epochs' = 0 is invalid: --epochs 0: expected a value >= 1"),
+    ('dataset = "mnist"', "--dataset mnist reads local files"),
+    ("momentum = 0.5", "setting 'adam' .*--momentum 0.5 acts on nothing"),
+])
+def test_options_that_act_on_nothing_are_refused_at_load_time(tmp_path, option, message):
+    text = _mutate('optimizer = "adam"', 'optimizer = "adam"\n' + option)
+    with pytest.raises(StudyError, match=message):
+        load_study(write_study(tmp_path, text=text))
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -207,7 +198,8 @@ def test_study_fields_are_checked_when_the_file_is_loaded(tmp_path, edit, messag
 
 
 def test_every_recorded_metric_is_accepted(tmp_path):
-    for metric in ("test_accuracy", "test_loss", "train_accuracy", "train_loss"):
+    for metric in ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "train_accuracy",
+                   "train_loss"):
         text = TINY.format(epochs=1, seeds=[0]).replace('baseline = "sgd"',
                                                         f'baseline = "sgd"\nmetric = "{metric}"')
         assert load_study(write_study(tmp_path, text=text)).metric == metric

@@ -124,6 +124,49 @@ def test_bad_arguments_are_rejected():
         Trainer(t.model, t.optimizer, t.train_loader, callbacks=[print])
 
 
+# ------------------------------------------------ validation selection, stable state names
+
+def make_validated_trainer(epochs, path=None):
+    x, y = blobs(240, seed=1)
+    model = nn.models.mlp(4, hidden=(16,), num_classes=3, rng=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return Trainer(model, opt, DataLoader(x[:120], y[:120], 32, shuffle=True, seed=7),
+                   DataLoader(x[180:], y[180:], 64), val_loader=DataLoader(x[120:180], y[120:180], 64),
+                   epochs=epochs, seed=3, show_progress=False, checkpoint_path=path)
+
+
+def test_validation_selects_the_epoch_and_the_test_set_is_evaluated_once_on_it():
+    trainer = make_validated_trainer(6)
+    evaluated = []
+    evaluate = trainer.evaluate
+    trainer.evaluate = lambda loader: evaluated.append(loader) or evaluate(loader)
+    history = trainer.fit()
+    assert evaluated.count(trainer.test_loader) == 1 and evaluated.count(trainer.val_loader) == 6
+    assert all("val_accuracy" in h for h in history)
+    assert all("test_accuracy" not in h for h in history[:-1])
+    best = max(range(6), key=lambda i: (history[i]["val_accuracy"], -history[i]["val_loss"]))
+    assert history[-1]["selected_epoch"] == best + 1
+    # the reported test accuracy is the selected weights' (independently re-evaluated)
+    final = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+    trainer.model.load_state_dict(trainer.best_state)
+    again = evaluate(trainer.test_loader)
+    assert history[-1]["test_accuracy"] == again["accuracy"]
+    trainer.model.load_state_dict(final)
+
+
+def test_the_selection_survives_a_resume(tmp_path):
+    full = make_validated_trainer(4)
+    full.fit()
+    first = make_validated_trainer(4, path=tmp_path / "ck.npz")
+    first.epochs = 2
+    first.fit()
+    resumed = make_validated_trainer(4, path=tmp_path / "ck.npz")
+    resumed.load(tmp_path / "ck.npz")
+    resumed.fit()
+    assert resumed.history[-1]["selected_epoch"] == full.history[-1]["selected_epoch"]
+    assert resumed.history[-1]["test_accuracy"] == full.history[-1]["test_accuracy"]
+
+
 def test_an_empty_epoch_is_an_error_not_a_loss_of_zero():
     """drop_last with fewer samples than a batch leaves no batch: never report loss 0.0."""
     x, y = blobs(20)
@@ -168,6 +211,40 @@ class Counter(Callback):
 
     def load_state_dict(self, state):
         self.steps = int(state["steps"])
+
+
+class Other(Counter):
+    pass
+
+
+def test_callback_state_is_saved_under_its_class_name_so_reordering_keeps_it():
+    a, b = Counter(), Other()
+    trainer = make_trainer(1, callbacks=[a, b])
+    trainer.fit()
+    state = trainer.state_dict()
+    assert "callback/Counter/steps" in state and "callback/Other/steps" in state
+    state["callback/Other/steps"] = np.asarray(99)   # tell the two apart
+    reordered = make_trainer(1, callbacks=[Other(), Counter()])
+    reordered.load_state_dict(state)
+    assert [type(c).__name__ for c in reordered.callbacks] == ["Other", "Counter"]
+    assert reordered.callbacks[0].steps == 99
+    assert reordered.callbacks[1].steps == a.steps == 4
+
+
+def test_a_second_instance_of_a_callback_class_gets_a_numbered_name():
+    trainer = make_trainer(1, callbacks=[Counter(), Counter()])
+    assert trainer.callback_names == ["Counter", "Counter.1"]
+
+
+def test_a_regime_must_be_a_regime():
+    class Duck:
+        def step(self, trainer, x, y):
+            return None
+
+    x, y = blobs()
+    model = nn.models.mlp(4, hidden=(8,), num_classes=3, rng=0)
+    with pytest.raises(TypeError, match="regime must be a Regime instance"):
+        Trainer(model, optim.SGD(model.parameters(), lr=0.1), DataLoader(x, y, 32), regime=Duck())
 
 
 def test_callback_state_is_named_by_class_and_index_among_its_class(tmp_path):

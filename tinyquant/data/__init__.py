@@ -14,12 +14,12 @@ vectorized augmentation.
 from .augment import (RandomCrop, RandomHorizontalFlip, compose, random_crop,
                       random_horizontal_flip, standard_augmentation)
 from .cifar import load_cifar10, read_cifar_batch
-from .datasets import (DEFAULT_DATASET, Dataset, available_datasets, get_dataset,
-                       stratified_split)
+from .datasets import DEFAULT_DATASET, Dataset, stratified_split
 from .digits import load_digits
 from .idx import load_mnist, read_idx
 from .loader import DataLoader, TensorDataset
 from .mnist1d import load_mnist1d
+from .registry import available_datasets, get_dataset
 
 __all__ = [
     "DEFAULT_DATASET", "Dataset", "DataLoader", "TensorDataset", "available_datasets", "get_dataset",

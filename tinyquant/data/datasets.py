@@ -1,4 +1,5 @@
-"""The ``Dataset`` record, the registry of data sets by name, and the shared helpers.
+"""The ``Dataset`` record and the shared helpers (the registry of data sets by name is in
+:mod:`tinyquant.data.registry`).
 
 A data set is five things: train inputs and labels, test inputs and labels, and what a
 model needs to know to fit them (``num_classes``, ``input_shape``). Every loader in
@@ -23,7 +24,6 @@ locally, and MNIST / Fashion-MNIST / CIFAR-10 are read from a directory the user
 
 from __future__ import annotations
 
-import functools
 import numbers
 from dataclasses import dataclass
 
@@ -134,53 +134,3 @@ def standardize_(x_train: np.ndarray, x_test: np.ndarray, axis) -> None:
     x_train /= std
     x_test -= mean
     x_test /= std
-
-
-# --------------------------------------------------------------------------- registry
-
-def _needs_directory(loader, name):
-    """Wrap a file-based loader so that forgetting ``directory=`` gets a clear error."""
-    @functools.wraps(loader)
-    def load(directory=None, **kwargs):
-        if directory is None:
-            raise TypeError(f"get_dataset({name!r}) reads local files and never downloads: "
-                            f"pass directory=<folder holding the {name} files>")
-        return loader(directory, **kwargs)
-    return load
-
-
-def _registry() -> dict:
-    """Name -> loader. Built on demand: the loader modules import :class:`Dataset` from
-    this one, so a module-level table here would be a circular import. (The loaders in
-    turn import scikit-learn and mnist1d only when called.)"""
-    from .cifar import load_cifar10
-    from .digits import load_digits
-    from .idx import load_mnist
-    from .mnist1d import load_mnist1d
-
-    return {
-        "digits": load_digits,
-        "mnist1d": load_mnist1d,
-        "mnist": _needs_directory(functools.partial(load_mnist, kind="mnist"), "mnist"),
-        "fashion-mnist": _needs_directory(functools.partial(load_mnist, kind="fashion"),
-                                          "fashion-mnist"),
-        "cifar10": _needs_directory(load_cifar10, "cifar10"),
-    }
-
-
-def available_datasets() -> list:
-    """The names :func:`get_dataset` accepts, in a stable order."""
-    return ["digits", "mnist1d", "mnist", "fashion-mnist", "cifar10"]
-
-
-def get_dataset(name: str = DEFAULT_DATASET, **kwargs) -> Dataset:
-    """Load the data set called ``name``, passing ``kwargs`` to its loader.
-
-    ``"digits"`` (the default) and ``"mnist1d"`` need nothing; ``"mnist"``,
-    ``"fashion-mnist"`` and ``"cifar10"`` need ``directory=`` (a folder of files the
-    user has already obtained).
-    """
-    if not isinstance(name, str) or name not in available_datasets():
-        raise ValueError(f"get_dataset: unknown data set {name!r}; available: "
-                         f"{', '.join(available_datasets())}")
-    return _registry()[name](**kwargs)

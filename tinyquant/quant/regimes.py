@@ -34,7 +34,7 @@ from ..ops import cross_entropy
 from ..optim import constant_then, cosine
 from ..tensor import Tensor
 from ..train.callbacks import Callback
-from ..train.trainer import StandardRegime
+from ..train.trainer import Regime, StandardRegime
 from .functional import sign
 from .rounding import deterministic_round, stochastic_round
 
@@ -64,7 +64,7 @@ def binary_round(w, delta: float, rng=None):
     return np.where(rng.random(w.shape) < p, delta, -delta).astype(w.dtype)
 
 
-class RoundingRegime:
+class RoundingRegime(Regime):
     """Seed 002's R (``stochastic=False``, eq. 4) or SR (``stochastic=True``, eq. 6).
 
     ``params`` are the weights kept on the grid ΔZ (``delta`` Δ), or with ``binary=True`` on
@@ -124,7 +124,7 @@ class RoundingRegime:
         return loss, logits
 
 
-class AlternatingThresholdRegime:
+class AlternatingThresholdRegime(Regime):
     """Seed 001, Algorithm 1, on each batch:
 
     1. forward with the current ternarized weights (lines 6–11), backward, step the

@@ -8,11 +8,11 @@ A *study* is a small TOML file (read with the standard library's ``tomllib``)::
     claim = "..."                     # required: the paper claim the study tests
     full_runtime = "about 8 s"        # required: measured runtime of full mode on 2 cores
     baseline = "sgd"                  # required: the setting the Welch tests compare against
-    metric = "test_accuracy"          # optional (default), or test_loss, train_accuracy, train_loss
+    metric = "test_accuracy"          # optional (default), or test_loss, val_*, train_*
 
-    [base]                            # options of `tinyquant train` (Namespace names:
-    model = "mlp"                     #   batch_size, not --batch-size); any option the
-    dataset = "digits"                #   train parser knows, quantizer options included
+    [base]                            # fields of tinyquant.config.TrainConfig (batch_size,
+    model = "mlp"                     #   not --batch-size), quantizer options included;
+    dataset = "digits"                #   checked with their types, ranges and combinations
     epochs = 10
 
     [grid]

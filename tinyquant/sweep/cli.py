@@ -1,14 +1,16 @@
 """The ``tinyquant sweep`` and ``tinyquant report`` subcommands.
 
     tinyquant sweep STUDY.toml [--fast] [--workers N | --scheduler ADDRESS] [--out DIR]
-    tinyquant report STUDY.toml [--fast] [--out DIR] [--results DIR]
-    tinyquant report --records PATH [--results DIR] [--metric M] [--baseline NAME]
+    tinyquant report STUDY.toml [--fast] [--records DIR] [--out DIR]
+    tinyquant report --records DIR [--out DIR] [--metric M] [--baseline NAME]
 
 ``sweep`` writes ``<out>/records.jsonl`` (default ``out/studies/<name>``) and skips the runs
-already recorded there. ``report`` writes ``<name>.md`` and ``<name>.csv`` (``<name>.fast.*``
-in fast mode) to ``--results`` (default ``studies/results/``) and the figure
-``<name>.png`` next to the records. Both exit with status 2 and a one-line message on a
-malformed study file.
+already recorded there, with a progress bar over the runs. ``report`` reads the records from
+``--records`` (a sweep's folder or its ``records.jsonl``; default ``out/studies/<name>``) and
+writes ``<name>.md``, ``<name>.csv`` and the figure ``<name>.png`` (``<name>.fast.*`` in fast
+mode) to ``--out`` (default ``out/reports``): nothing tracked is overwritten unless asked
+(``--out studies/results`` regenerates the committed reports). Both exit with status 2 and
+a one-line message on a malformed study file.
 """
 
 from __future__ import annotations
@@ -38,53 +40,61 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run on the Dask cluster at ADDRESS (needs the [dask] extra)")
     parser.add_argument("--out", default=None,
-                        help="records and run folders (default out/studies/<name>)")
+                        help="records and run folders (default: out/studies/<name>)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar over the runs (default: off)")
     return parser
 
 
 def run_sweep_command(args) -> int:
     try:
         study = load_study(args.study, fast=args.fast)
-        result = run_sweep(study, args.out, workers=args.workers, scheduler=args.scheduler)
+        result = run_sweep(study, args.out, workers=args.workers, scheduler=args.scheduler,
+                           progress=not args.no_progress)
     except (StudyError, ImportError, SweepLockedError, ValueError) as error:
-        print(f"tinyquant sweep: error: {error}", file=sys.stderr)
+        print(f"tinyquant sweep: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     print(f"records in {result.records_path}; "
           f"report with: tinyquant report {args.study}{' --fast' if args.fast else ''}"
-          f"{f' --out {args.out}' if args.out else ''}")
+          f"{f' --records {args.out}' if args.out else ''}")
     return 1 if result.failed else 0
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("study", nargs="?", default=None,
                         help="the study file (TOML); or give --records")
-    parser.add_argument("--records", default=None,
-                        help="a records.jsonl to report on (default <out>/records.jsonl)")
-    parser.add_argument("--fast", action="store_true", help="report the fast-mode runs")
-    parser.add_argument("--out", default=None,
-                        help="the sweep's folder (default out/studies/<name>); the figure "
-                             "goes next to the records")
-    parser.add_argument("--results", default="studies/results",
-                        help="folder for the Markdown and CSV tables (default studies/results/)")
-    parser.add_argument("--metric", default=None, help="override the study's metric")
-    parser.add_argument("--baseline", default=None, help="override the study's baseline")
+    parser.add_argument("--records", default=None, metavar="DIR",
+                        help="the sweep's folder or its records.jsonl (default: "
+                             "out/studies/<name>)")
+    parser.add_argument("--fast", action="store_true",
+                        help="report the fast-mode runs (default: off)")
+    parser.add_argument("--out", default="out/reports", metavar="DIR",
+                        help="folder for the Markdown and CSV tables and the figure "
+                             "(default: out/reports)")
+    parser.add_argument("--metric", default=None,
+                        help="override the study's metric (default: the study's)")
+    parser.add_argument("--baseline", default=None,
+                        help="override the study's baseline (default: the study's)")
     return parser
+
+
+def records_path(records, study) -> Path:
+    """``--records`` as a file: a folder means its ``records.jsonl``; none, the study's default."""
+    path = Path(records) if records is not None else default_out(study)
+    return path / "records.jsonl" if path.is_dir() or path.suffix != ".jsonl" else path
 
 
 def run_report_command(args) -> int:
     if args.study is None and args.records is None:
-        print("tinyquant report: error: give a study file or --records PATH", file=sys.stderr)
+        print("tinyquant report: error: give a study file or --records DIR", file=sys.stderr)
         return 2
     try:
         study = None if args.study is None else load_study(args.study, fast=args.fast)
-        if args.records is not None:
-            records = Path(args.records)
-        else:
-            records = Path(args.out or default_out(study)) / "records.jsonl"
-        written = write_report(records, args.results, study=study, metric=args.metric,
+        records = records_path(args.records, study)
+        written = write_report(records, args.out, args.out, study=study, metric=args.metric,
                                baseline=args.baseline)
     except (StudyError, ValueError) as error:
-        print(f"tinyquant report: error: {error}", file=sys.stderr)
+        print(f"tinyquant report: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
     print(written["text"])
     print(f"wrote {written['md']}, {written['csv']} and {written['png']}")

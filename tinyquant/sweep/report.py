@@ -1,5 +1,12 @@
 """A study's report from its records: the table, the significance tests and a figure.
 
+Selection is on validation, never on the test set: a run with a validation split
+(``val_fraction`` > 0) reports, in its last history entry, the test metric of the epoch
+selected by validation accuracy, measured once at the end (``selected_epoch``); its curves
+are the per-epoch validation metrics (:func:`curve_metric`). Records written before the
+validation split (the test metric at every epoch, no ``val_*``) are still read: their last
+epoch's test metric is the value, their curves the per-epoch test metric.
+
 For each setting, the final value of the study's metric (the last epoch's) over seeds:
 n, mean and standard deviation (ddof = 1). Across settings: the spread (max − min of the
 means), a one-way ANOVA (``scipy.stats.f_oneway``) and a Kruskal–Wallis test
@@ -95,6 +102,19 @@ def final_value(record: dict, metric: str) -> float:
     return float(final[metric])
 
 
+def curve_metric(records: list[dict], metric: str) -> str:
+    """The per-epoch key to draw ``metric``'s learning curves with: ``metric`` itself if
+    every epoch of every record has it (records without a validation split), else its
+    validation counterpart (``test_accuracy`` -> ``val_accuracy``)."""
+    if all(metric in epoch for r in records for epoch in r["history"]):
+        return metric
+    val = "val_" + metric[len("test_"):] if metric.startswith("test_") else metric
+    if all(val in epoch for r in records for epoch in r["history"]):
+        return val
+    raise ValueError(f"metric {metric!r} is not recorded at every epoch and has no per-epoch "
+                     f"validation counterpart {val!r} in the records")
+
+
 def _test(function, groups) -> tuple[tuple | None, str]:
     """Run an across-settings test; (statistic, p) or None and why."""
     usable = [g for g in groups if len(g) >= 2]
@@ -170,7 +190,9 @@ def to_markdown(report: Report, study: Study | None = None, source: str = "") ->
         lines += [f"# Study `{study.name}` ({study.mode} mode)", "",
                   f"**Claim.** {study.claim}", "", study.description.strip(), "",
                   f"Full mode on 2 cores: {study.full_runtime}.", ""]
-    lines += [f"Final `{report.metric}` (last epoch): mean ± std (ddof = 1) over seeds; "
+    lines += [f"`{report.metric}` of each run (of the epoch selected on validation accuracy, "
+              f"measured once at the end; for runs without a validation split, the last "
+              f"epoch's): mean ± std (ddof = 1) over seeds; "
               f"baseline `{report.baseline}`; {report.n_records} runs"
               + (f" from `{source}`" if source else "")
               + (f" ({report.n_ignored} other records left out)" if report.n_ignored else "")
@@ -222,8 +244,9 @@ def plot_curves(records: list[dict], report: Report, path) -> Path:
     figure = Figure(figsize=(6, 4))
     axes = figure.add_subplot()
     longest = 1
+    key = curve_metric(records, report.metric)
     for row in report.rows:
-        curves = [[epoch[report.metric] for epoch in r["history"]]
+        curves = [[epoch[key] for epoch in r["history"]]
                   for r in records if r["setting"] == row.setting]
         length = min(len(c) for c in curves)
         values = np.array([c[:length] for c in curves], dtype=float)
@@ -238,8 +261,8 @@ def plot_curves(records: list[dict], report: Report, path) -> Path:
     axes.set_xlim(0.5, longest + 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     axes.set_xlabel("epoch")
-    axes.set_ylabel(report.metric)
-    axes.set_title(f"{report.metric}: mean ± std over seeds", fontsize="medium")
+    axes.set_ylabel(key)
+    axes.set_title(f"{key}: mean ± std over seeds", fontsize="medium")
     axes.legend(fontsize="small")
     axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -6,9 +6,9 @@
 the parent as its future completes (one writer, so lines never interleave). An
 interrupted sweep resumes: rerunning skips every recorded run id.
 
-Each run trains through ``tinyquant.cli.run_train`` (the one training loop) in its own
-folder ``<out>/runs/<run_id>/`` (checkpoint, ``history.json`` and the captured
-``train.log``); options the runner does not know pass through untouched. A run killed
+Each run trains through ``tinyquant.run.train`` (the one training API) in its own
+folder ``<out>/runs/<run_id>/`` (checkpoint, ``config.json``, ``history.json`` and the
+captured ``train.log``). A run killed
 before its record was written continues from its last checkpoint (resumption is exact, and
 the same id means the same configuration and input files).
 
@@ -134,21 +134,21 @@ def execute_run(config: dict, run_dir: str) -> dict:
 
     The training's progress lines go to ``run_dir/train.log``, not to the worker's stdout.
     """
-    from ..cli import run_train, train_namespace
-
+    from ..config import ConfigError, TrainConfig
+    from ..run import train
     from ..train.checkpoint import CheckpointError
 
     folder = Path(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    args = train_namespace(**config, out=str(folder), resume=True, no_progress=True)
+    run_config = TrainConfig.from_dict({**config, "out": str(folder), "resume": True,
+                                        "no_progress": True})
     start = time.perf_counter()
     with open(folder / "train.log", "a") as log, contextlib.redirect_stdout(log):
         try:   # a run killed before it was recorded continues from its checkpoint
-            history = run_train(args)
-        except CheckpointError as error:   # unusable leftovers (another version?): start over
+            history = train(run_config)
+        except (CheckpointError, ConfigError) as error:   # unusable leftovers: start over
             print(f"starting afresh: {error}")
-            (folder / "checkpoint.npz").unlink(missing_ok=True)
-            history = run_train(args)
+            history = train(run_config.replace(resume=False, overwrite=True))
     return {"history": history, "wall_time": time.perf_counter() - start,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "host": socket.gethostname(), "pid": os.getpid()}
@@ -192,12 +192,14 @@ def _open_executor(workers: int, scheduler: str | None):
 
 
 def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None = None,
-              executor: Executor | None = None, echo=print) -> SweepResult:
+              executor: Executor | None = None, echo=print,
+              progress: bool = False) -> SweepResult:
     """Run every run of ``study`` not yet in ``<out>/records.jsonl``; return a SweepResult.
 
     ``workers`` local processes (default 2), or the Dask scheduler at ``scheduler``, or a
     ready ``executor`` that the caller owns (it is not shut down here). A run that raises is
-    reported in ``result.failed`` and the others carry on; ``echo`` prints progress.
+    reported in ``result.failed`` and the others carry on; ``echo`` prints progress, one line
+    per finished run (through a tqdm bar over the runs with ``progress=True``).
 
     Local workers are *spawned* (fresh interpreters, safe next to threads such as a Jupyter
     kernel's or a Dask client's), so a script that calls ``run_sweep`` needs the
@@ -217,10 +219,10 @@ def run_sweep(study: Study, out=None, *, workers: int = 2, scheduler: str | None
         raise ValueError(f"study {study.name} ({study.path}): input file(s) "
                          f"{', '.join(map(repr, missing))} do not exist")
     with folder_lock(out):
-        return _sweep(study, out, workers, scheduler, executor, echo)
+        return _sweep(study, out, workers, scheduler, executor, echo, progress)
 
 
-def _sweep(study, out, workers, scheduler, executor, echo) -> SweepResult:
+def _sweep(study, out, workers, scheduler, executor, echo, progress) -> SweepResult:
     result = SweepResult(records_path=out / "records.jsonl")
     drop_torn_tail(result.records_path)
     removed = remove_stale_temporaries_under(out)
@@ -238,6 +240,20 @@ def _sweep(study, out, workers, scheduler, executor, echo) -> SweepResult:
     pool, close = (executor, lambda wait: None) if executor is not None else \
         _open_executor(workers, scheduler)
     futures = {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc=study.name, unit="run")
+
+    def finished(line: str) -> None:
+        """A finished run's line (above the progress bar, if any)."""
+        if bar is None:
+            echo(line)
+            return
+        bar.write(line) if echo is print else echo(line)
+        bar.update(1)
+
     try:
         for run in todo:
             futures[pool.submit(execute_run, run.config, str(out / "runs" / run.run_id))] = run
@@ -249,8 +265,8 @@ def _sweep(study, out, workers, scheduler, executor, echo) -> SweepResult:
                 result.failed[run.run_id] = f"{type(error).__name__}: {error}"
                 if isinstance(error, BrokenProcessPool):
                     result.failed[run.run_id] += BROKEN_POOL_HINT
-                echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
-                     f"({result.failed[run.run_id]})")
+                finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: FAILED "
+                         f"({result.failed[run.run_id]})")
                 continue
             history = outcome["history"]
             append_record(result.records_path, {
@@ -262,13 +278,16 @@ def _sweep(study, out, workers, scheduler, executor, echo) -> SweepResult:
             })
             result.executed.append(run.run_id)
             value = history[-1].get(study.metric, float("nan"))
-            echo(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
-                 f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
+            finished(f"[{count}/{len(todo)}] {run.setting} seed {run.seed}: "
+                     f"{study.metric} {value:.4f} ({outcome['wall_time']:.1f} s)")
     except BaseException:
         for future in futures:
             future.cancel()
         close(False)
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     close(True)
     if result.failed:
         echo(f"{len(result.failed)} run(s) failed; rerun the sweep to retry them")

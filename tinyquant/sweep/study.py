@@ -3,11 +3,13 @@
 ``load_study(path, fast=False)`` reads the TOML file with the standard library's
 ``tomllib``, checks every key (each error names the file, the key and the problem) and
 returns a :class:`Study` whose ``runs`` are the resolved training configurations, one per
-(setting, seed). A run's identity is :func:`run_id`: a hash of its full resolved
-configuration (every ``tinyquant train`` option, defaults included) as sorted JSON, so the
-same configuration always gets the same id and a resumed sweep recognises it; a record
-written before an option existed is matched with that option at its default
-(:func:`record_run_id`).
+(setting, seed). Options are checked against the fields of
+:class:`tinyquant.config.TrainConfig` (type, choices, range) and every run's configuration
+is built once at load time, so options that act on nothing together are refused before any
+run starts. A run's identity is :func:`run_id`: a hash of its full resolved configuration
+(every hyperparameter, defaults included) as sorted JSON, so the same configuration always
+gets the same id and a resumed sweep recognises it; a record written before an option
+existed is matched with that option at the value it ran with (:func:`record_run_id`).
 
 Input files (:data:`PATH_OPTIONS`: ``init_from``, ``data_dir``): a relative path is
 resolved against the study file's folder when the study is loaded (a worker on another
@@ -20,7 +22,6 @@ The schema is documented in ``tinyquant/sweep/__init__.py`` and ``studies/README
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
@@ -35,10 +36,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from ..config import LEGACY_VALUES, ConfigError, TrainConfig, check_value
+
 SECTIONS = {"study", "base", "grid", "fast"}
 STUDY_KEYS = {"name", "description", "claim", "full_runtime", "baseline", "metric"}
-#: What a study can report: keys of the trainer's per-epoch history (tinyquant.train).
-METRICS = ("test_accuracy", "test_loss", "train_accuracy", "train_loss")
+#: What a study can report: keys of the trainer's last history entry (tinyquant.train); the
+#: test metrics are the selected epoch's, measured once at the end (see tinyquant.sweep.report).
+METRICS = ("test_accuracy", "test_loss", "val_accuracy", "val_loss", "train_accuracy", "train_loss")
 #: Training options naming input files or folders: resolved against the study file and
 #: identified by their content (see the module docstring).
 PATH_OPTIONS = ("init_from", "data_dir")
@@ -48,6 +52,7 @@ GRID_KEYS = {"seeds", "settings", "axes"}
 RUNNER_OPTIONS = {"seed": "the seeds come from [grid] seeds",
                   "out": "the runner gives every run its own folder",
                   "resume": "the runner skips recorded runs instead",
+                  "overwrite": "the runner redoes unrecorded runs in their own folders",
                   "no_progress": "the runner hides progress bars"}
 
 
@@ -125,77 +130,52 @@ def identity(config: dict, inputs: dict) -> dict:
     return {**config, **{key: inputs[key] for key in inputs if config.get(key) is not None}}
 
 
-def training_defaults(actions: dict | None = None) -> dict:
-    """The ``tinyquant train`` defaults every run's configuration starts from (the runner's
-    own options left out); ``actions`` as returned by :func:`training_options`."""
-    actions = training_options() if actions is None else actions
-    return {dest: action.default for dest, action in actions.items() if dest not in RUNNER_OPTIONS}
+def training_defaults() -> dict:
+    """The ``tinyquant train`` defaults every run's configuration starts from: the
+    hyperparameters of a default :class:`TrainConfig` (``seed`` included)."""
+    return TrainConfig().hyperparameters()
 
 
 def record_run_id(record: dict, defaults: dict | None = None) -> str:
     """The id of a recorded run under today's options: its recorded configuration with every
     option it predates set to that option's current default.
 
-    A tinyquant version that *adds* a training option (whose default keeps the old behaviour)
-    thereby keeps recognising older records; one that changes a default a record holds does
-    not, and the run is done again. Records without a configuration keep their stored id.
+    A tinyquant version that *adds* a training option thereby keeps recognising older
+    records; an option whose default changes what is trained (``val_fraction``) is filled
+    with the value the older records ran with (``tinyquant.config.LEGACY_VALUES``), so they
+    are not mistaken for runs of today's default. Records without a configuration keep
+    their stored id.
     """
     config = record.get("config")
     if not isinstance(config, dict):
         return record["run_id"]
     defaults = training_defaults() if defaults is None else defaults
-    config = {**{k: v for k, v in defaults.items() if k not in config}, **config}
+    filled = {k: LEGACY_VALUES.get(k, v) for k, v in defaults.items() if k not in config}
+    config = {**filled, **config}
     inputs = record.get("inputs") if isinstance(record.get("inputs"), dict) else {}
     # a record without its inputs' digests keeps their paths: never equal to a run's id
     return run_id(identity(config, inputs))
 
 
 def training_options() -> dict:
-    """The ``tinyquant train`` argparse actions by destination (quantizer options included
-    once ``tinyquant.quant.config`` exists)."""
-    from ..cli import build_train_parser
-
-    parser = build_train_parser(argparse.ArgumentParser(prog="tinyquant train"))
-    return {a.dest: a for a in parser._actions if a.dest != "help"}
+    """The ``tinyquant train`` options a study may set: flat name -> the TrainConfig field."""
+    return {name: f for name, f in TrainConfig.option_fields().items()
+            if name not in RUNNER_OPTIONS}
 
 
-def _check_option(where: str, key: str, value, actions: dict):
-    """Validate one training option against its argparse action; return the value in
+def _check_option(where: str, key: str, value, fields: dict):
+    """Validate one training option against its TrainConfig field; return the value in
     canonical form (ints given for float options become floats)."""
     if key in RUNNER_OPTIONS:
         raise StudyError(f"{where}: option {key!r} cannot be set in a study "
                          f"({RUNNER_OPTIONS[key]})")
-    if key not in actions:
+    if key not in fields:
         raise StudyError(f"{where}: unknown training option {key!r}; "
-                         f"known: {', '.join(sorted(set(actions) - set(RUNNER_OPTIONS)))}")
-    action = actions[key]
-    if isinstance(action, argparse.BooleanOptionalAction) or (
-            action.nargs == 0 and isinstance(action.const, bool)):  # --x/--no-x, store_true/false
-        expected = bool
-        ok = isinstance(value, bool)
-    elif action.type is int:
-        expected = int
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif action.type is float:
-        expected = float
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif action.type in (None, str):
-        expected = str
-        ok = isinstance(value, str)
-    else:  # a custom type function: let it judge the value, keep what the file says
-        expected, ok = action.type, True
-        try:
-            action.type(value if isinstance(value, str) else str(value))
-        except (TypeError, ValueError, argparse.ArgumentTypeError) as error:
-            raise StudyError(f"{where}: option {key!r} = {value!r} is invalid: {error}") from None
-    if not ok:
-        raise StudyError(f"{where}: option {key!r} = {value!r} has type "
-                         f"{type(value).__name__}; expected {expected.__name__}")
-    if action.choices is not None and value not in action.choices:
-        raise StudyError(f"{where}: option {key!r} = {value!r} is not one of "
-                         f"{sorted(action.choices)}")
-    return value
+                         f"known: {', '.join(sorted(fields))}")
+    try:
+        return check_value(key, value, fields[key].metadata)
+    except ConfigError as error:
+        raise StudyError(f"{where}: option {key!r} = {value!r} is invalid: {error}") from None
 
 
 def _check_table(where: str, value, allowed=None) -> dict:
@@ -209,8 +189,8 @@ def _check_table(where: str, value, allowed=None) -> dict:
     return value
 
 
-def _check_options(where: str, table: dict, actions: dict) -> dict:
-    return {key: _check_option(f"{where}.{key}", key, value, actions)
+def _check_options(where: str, table: dict, known: dict) -> dict:
+    return {key: _check_option(f"{where}.{key}", key, value, known)
             for key, value in table.items()}
 
 
@@ -229,7 +209,7 @@ def _format_value(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _settings(where: str, grid: dict, actions: dict) -> list[tuple[str, dict]]:
+def _settings(where: str, grid: dict, known: dict) -> list[tuple[str, dict]]:
     """The grid's settings as (name, overrides): named settings or the product of axes."""
     if ("settings" in grid) == ("axes" in grid):
         raise StudyError(f"{where}: give exactly one of 'settings' (a list of named "
@@ -248,7 +228,7 @@ def _settings(where: str, grid: dict, actions: dict) -> list[tuple[str, dict]]:
             if not isinstance(name, str) or not name:
                 raise StudyError(f"{at}.name must be a non-empty string, got {name!r}")
             overrides = {k: v for k, v in item.items() if k != "name"}
-            settings.append((name, _check_options(f"{at}", overrides, actions)))
+            settings.append((name, _check_options(f"{at}", overrides, known)))
     else:
         axes = _check_table(f"{where}.axes", grid["axes"])
         if not axes:
@@ -257,7 +237,7 @@ def _settings(where: str, grid: dict, actions: dict) -> list[tuple[str, dict]]:
             if not isinstance(values, list) or not values:
                 raise StudyError(f"{where}.axes.{key} must be a non-empty list of values, "
                                  f"got {values!r} (empty grid)")
-        lists = {key: [_check_option(f"{where}.axes.{key}", key, v, actions) for v in values]
+        lists = {key: [_check_option(f"{where}.axes.{key}", key, v, known) for v in values]
                  for key, values in axes.items()}
         settings = []
         for combo in itertools.product(*lists.values()):
@@ -315,7 +295,7 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
     for section in ("study", "base", "grid"):
         if section not in data:
             raise StudyError(f"{f}: missing section [{section}]")
-    actions = training_options()
+    known = training_options()
 
     meta = _check_table(f"{f}: [study]", data["study"], STUDY_KEYS)
     for key in STUDY_REQUIRED:
@@ -334,13 +314,13 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
                          f"expected one of {', '.join(METRICS)}")
     folder = path.parent
 
-    base = _check_options(f"{f}: [base]", _check_table(f"{f}: [base]", data["base"]), actions)
+    base = _check_options(f"{f}: [base]", _check_table(f"{f}: [base]", data["base"]), known)
     base = _resolve_paths(f"{f}: [base]", base, folder)
     grid = _check_table(f"{f}: [grid]", data["grid"], GRID_KEYS)
     if "seeds" not in grid:
         raise StudyError(f"{f}: [grid] is missing the key 'seeds'")
     seeds = _check_seeds(f"{f}: [grid] seeds", grid["seeds"])
-    settings = _settings(f"{f}: [grid]", grid, actions)
+    settings = _settings(f"{f}: [grid]", grid, known)
     names = [name for name, _ in settings]
     if meta["baseline"] not in names:
         raise StudyError(f"{f}: [study] baseline {meta['baseline']!r} is not among the "
@@ -349,7 +329,7 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
     fast_table = _check_table(f"{f}: [fast]", data.get("fast", {}))
     fast_options = {k: v for k, v in fast_table.items() if k != "seeds"}
     fast_options = _resolve_paths(f"{f}: [fast]",
-                                  _check_options(f"{f}: [fast]", fast_options, actions), folder)
+                                  _check_options(f"{f}: [fast]", fast_options, known), folder)
     fast_seeds = (_check_seeds(f"{f}: [fast] seeds", fast_table["seeds"])
                   if "seeds" in fast_table else seeds)
     for name, overrides in settings:
@@ -358,7 +338,7 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
             raise StudyError(f"{f}: [fast] sets {clash[0]!r}, which setting {name!r} also "
                              f"sets; fast mode would erase the difference between settings")
 
-    defaults = training_defaults(actions)
+    defaults = training_defaults()
     settings = [(name, _resolve_paths(f"{f}: [grid] {name!r}", overrides, folder))
                 for name, overrides in settings]
     runs, seen, digests = [], {}, {}
@@ -366,6 +346,11 @@ def study_from_dict(data: dict, path="<study>", fast: bool = False) -> Study:
         for seed in (fast_seeds if fast else seeds):
             config = {**defaults, **base, **(fast_options if fast else {}), **overrides,
                       "seed": seed}
+            try:
+                TrainConfig.from_dict(config)   # combinations: an option that acts on nothing
+            except (ConfigError, TypeError) as error:
+                raise StudyError(f"{f}: setting {name!r} ({'fast' if fast else 'full'} mode): "
+                                 f"{error}") from None
             inputs = {}
             for key in PATH_OPTIONS:
                 if config.get(key):

@@ -11,8 +11,8 @@ The Trainer calls, in this order::
     on_train_end(trainer)
 
 A callback that carries state across epochs (a schedule position, recorded
-diagnostics) implements ``state_dict()`` / ``load_state_dict()`` returning flat
-``{name: ndarray}`` so that checkpoints resume it exactly.
+diagnostics) overrides ``state_dict()`` / ``load_state_dict()`` (flat ``{name: ndarray}``)
+so that checkpoints resume it exactly; the Trainer saves it under ``callback/<class name>/``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,37 @@ class Callback:
 
     def on_train_end(self, trainer) -> None:
         pass
+
+    def state_dict(self) -> dict:
+        """What a checkpoint keeps of this callback (nothing, by default)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class EpochLog(Callback):
+    """Print one line per finished epoch as it finishes (``print`` by default; through
+    ``tqdm.write`` when progress bars are shown, so the lines do not tear them)."""
+
+    def __init__(self, write=None):
+        self.write = write
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        parts = [f"epoch {logs['epoch']:3d}", f"loss {logs['train_loss']:.4f}",
+                 f"train acc {logs['train_accuracy']:.4f}"]
+        for key, label in (("val_accuracy", "val acc"), ("test_accuracy", "test acc")):
+            if key in logs and not (key == "test_accuracy" and "selected_epoch" in logs):
+                parts.append(f"{label} {logs[key]:.4f}")
+        line = "  ".join(parts) + f"  ({logs['seconds']:.1f}s)"
+        if "selected_epoch" in logs:
+            line += (f"\nselected epoch {logs['selected_epoch']} (best validation accuracy "
+                     f"{logs['selected_val_accuracy']:.4f}): test accuracy "
+                     f"{logs['test_accuracy']:.4f}")
+        if self.write is not None:
+            self.write(line)
+        else:
+            print(line, flush=True)
 
 
 class LambdaCallback(Callback):

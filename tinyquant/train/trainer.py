@@ -49,7 +49,30 @@ def _describe(loader) -> str:
     return ", ".join(found) or type(loader).__name__
 
 
-class StandardRegime:
+class Regime:
+    """The interface of an update rule (``Trainer(regime=...)``).
+
+    ``step(trainer, x, y)`` runs forward, backward and the update(s) of one batch and returns
+    ``(loss, logits)``; ``on_train_begin(trainer)`` runs before the callbacks' (so they see
+    the regime's start state); ``state_dict()`` / ``load_state_dict(state)`` carry state
+    across a resume (flat ``{name: ndarray}``; saved under ``regime/``). Every hook but
+    ``step`` defaults to doing nothing.
+    """
+
+    def step(self, trainer: "Trainer", x: np.ndarray, y: np.ndarray):
+        raise NotImplementedError(f"{type(self).__name__}.step")
+
+    def on_train_begin(self, trainer: "Trainer") -> None:
+        pass
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        pass
+
+
+class StandardRegime(Regime):
     """One step of ordinary training: forward, cross-entropy, backward, optimizer step."""
 
     def step(self, trainer: "Trainer", x: np.ndarray, y: np.ndarray):
@@ -65,24 +88,43 @@ class StandardRegime:
 class Trainer:
     """Train ``model`` with ``optimizer`` on ``train_loader`` for ``epochs`` epochs.
 
-    ``scheduler`` (optional) is stepped once per batch. ``test_loader`` is evaluated at
-    the end of every epoch. ``checkpoint_path`` (optional) is rewritten atomically at the
-    end of every epoch. ``history`` is a list with one dict of metrics per epoch.
+    ``scheduler`` (optional) is stepped once per batch. ``checkpoint_path`` (optional) is
+    rewritten atomically at the end of every epoch, with ``metadata`` (``{key: str}``, e.g.
+    the run's configuration as JSON under ``config``) beside the state. ``history`` is a
+    list with one dict of metrics per epoch.
+
+    Evaluation: with a ``val_loader``, it is evaluated after every epoch (``val_loss``,
+    ``val_accuracy``), the epoch with the best validation accuracy (of ties, the one with
+    the lowest validation loss) is *selected* (its weights kept in ``best_state``), and ``test_loader`` is evaluated
+    once, on the selected weights, when the last epoch ends: the last history entry gets
+    ``selected_epoch``, ``test_loss`` and ``test_accuracy``. Without a ``val_loader``,
+    ``test_loader`` is evaluated after every epoch (the final epoch is the result).
+
+    Callbacks are :class:`Callback` instances and the regime a :class:`Regime`; their
+    states are saved under stable names: ``callback/<class name>/`` (``.1``, ``.2`` ...
+    appended for further instances of one class) and ``regime/``.
     """
 
     def __init__(self, model, optimizer, train_loader, test_loader=None, *, epochs: int = 1,
                  scheduler=None, callbacks=(), regime=None, seed: int = 0,
-                 show_progress: bool = True, checkpoint_path=None):
+                 show_progress: bool = True, checkpoint_path=None, val_loader=None,
+                 metadata: dict | None = None):
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive integer, got {epochs!r}")
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"Trainer: callbacks must be Callback instances, got {type(cb).__name__}")
+        if regime is not None and not isinstance(regime, Regime):
+            raise TypeError(f"Trainer: regime must be a Regime instance (tinyquant.train.Regime), "
+                            f"got {type(regime).__name__}")
         self.model, self.optimizer = model, optimizer
-        self.train_loader, self.test_loader = train_loader, test_loader
+        self.train_loader, self.test_loader, self.val_loader = train_loader, test_loader, val_loader
         self.epochs, self.scheduler = int(epochs), scheduler
         self.callbacks = list(callbacks)
         self.regime = regime if regime is not None else StandardRegime()
+        self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self.best_epoch, self.best_val_accuracy, self.best_val_loss = 0, -1.0, float("inf")
+        self.best_state = None
         self.rng = derived_generator(seed, TRAINER_STREAM)   # independent of the model's init stream
         self.show_progress = show_progress
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -122,9 +164,7 @@ class Trainer:
         """Train from the current epoch to ``epochs``; return the history."""
         if self.checkpoint_path is not None:   # left by a write that was killed
             remove_stale_temporaries(self.checkpoint_path)
-        begin = getattr(self.regime, "on_train_begin", None)
-        if begin is not None:   # before the callbacks, so that they see the regime's start state
-            begin(self)
+        self.regime.on_train_begin(self)   # before the callbacks: they see its start state
         self._call("on_train_begin")
         for epoch in range(self.epoch, self.epochs):
             self.train_one_epoch(epoch)
@@ -132,6 +172,20 @@ class Trainer:
                 self.save(self.checkpoint_path)
         self._call("on_train_end")
         return self.history
+
+    def test_selected(self) -> dict:
+        """Evaluate ``test_loader`` once on the selected (best validation) weights and put the
+        result in the last history entry; the model's own weights are left as they were."""
+        final = self.model.state_dict()
+        self.model.load_state_dict(self.best_state)
+        try:
+            test = self.evaluate(self.test_loader)
+        finally:
+            self.model.load_state_dict(final)
+        result = {"selected_epoch": self.best_epoch, "selected_val_accuracy": self.best_val_accuracy,
+                  "test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+        self.history[-1].update(result)
+        return result
 
     def train_one_epoch(self, epoch: int) -> dict:
         self.model.train()
@@ -160,12 +214,21 @@ class Trainer:
         logs = {"epoch": epoch + 1, "train_loss": loss_sum / seen,
                 "train_accuracy": correct / seen,
                 "lr": float(self.optimizer.param_groups[0]["lr"])}
-        if self.test_loader is not None:
+        if self.val_loader is not None:
+            val = self.evaluate(self.val_loader)
+            logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+            if (val["accuracy"], -val["loss"]) > (self.best_val_accuracy, -self.best_val_loss):
+                self.best_epoch, self.best_val_accuracy = epoch + 1, val["accuracy"]
+                self.best_val_loss = val["loss"]
+                self.best_state = {k: v.copy() for k, v in self.model.state_dict().items()}
+        elif self.test_loader is not None:
             test = self.evaluate(self.test_loader)
             logs.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
         logs["seconds"] = time.perf_counter() - start
         self.epoch = epoch + 1
         self.history.append(logs)
+        if self.val_loader is not None and self.test_loader is not None and self.epoch == self.epochs:
+            self.test_selected()   # once, at the end, on the weights selected by validation
         self._call("on_epoch_end", epoch, logs)
         return logs
 
@@ -188,16 +251,22 @@ class Trainer:
 
     # ---------------------------------------------------------- checkpoints
     def _stateful(self) -> list[tuple[str, object]]:
-        """(stable name, object) of the regime and every callback with a state: a callback is
-        named by its class, with ``.1``, ``.2`` ... only among callbacks of the same class,
-        so that adding another kind of callback does not rename the others' state."""
+        """(stable name, object) of the regime and every callback (their ``state_dict`` is
+        part of their interface, empty by default): a callback is named by its class, with
+        ``.1``, ``.2`` ... only among callbacks of the same class, so that adding another kind
+        of callback does not rename the others' state."""
         named, seen = [("regime", self.regime)], {}
         for cb in self.callbacks:
             kind = type(cb).__name__
             count = seen.get(kind, 0)
             seen[kind] = count + 1
             named.append((f"callback/{kind}" + (f".{count}" if count else ""), cb))
-        return [(name, obj) for name, obj in named if hasattr(obj, "state_dict")]
+        return named
+
+    @property
+    def callback_names(self) -> list[str]:
+        """The callbacks' checkpoint names, in order (``Counter``, ``Counter.1``, ...)."""
+        return [name.split("/", 1)[1] for name, _ in self._stateful()[1:]]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         state = with_prefix(self.model.state_dict(), "model")
@@ -206,6 +275,13 @@ class Trainer:
             state.update(with_prefix(self.scheduler.state_dict(), "scheduler"))
         for name, obj in self._stateful():
             state.update(with_prefix(obj.state_dict(), name))
+        if self.best_state is not None:
+            state.update(with_prefix(self.best_state, "best/model"))
+            state["trainer/best_epoch"] = np.asarray(self.best_epoch)
+            state["trainer/best_val_accuracy"] = np.asarray(self.best_val_accuracy)
+            state["trainer/best_val_loss"] = np.asarray(self.best_val_loss)
+        for key, value in self.metadata.items():
+            state[key] = np.asarray(value)
         state.update(with_prefix(generator_states(self.model), "streams"))
         if hasattr(self.train_loader, "state_dict"):
             state.update(with_prefix(self.train_loader.state_dict(), "loader"))
@@ -236,6 +312,12 @@ class Trainer:
             self.scheduler.load_state_dict(split_prefix(state, "scheduler"))
         for name, obj in self._stateful():
             obj.load_state_dict(split_prefix(state, name))
+        best = split_prefix(state, "best/model")
+        if best:
+            self.best_state = best
+            self.best_epoch = int(state["trainer/best_epoch"])
+            self.best_val_accuracy = float(state["trainer/best_val_accuracy"])
+            self.best_val_loss = float(state["trainer/best_val_loss"])
         load_generator_states(self.model, split_prefix(state, "streams"))
         loader = split_prefix(state, "loader")
         if loader and hasattr(self.train_loader, "load_state_dict"):
