@@ -26,6 +26,7 @@ exclude_patterns = ["_build", "generate_pages.py"]
 autodoc_member_order = "bysource"
 autodoc_default_options = {"undoc-members": False}
 html_theme = "alabaster"
+html_theme_options = {"page_width": "1200px", "sidebar_width": "240px"}   # room for the reference tables
 html_title = "tinyquant"
 
 

@@ -3,7 +3,8 @@ indented tables and commands), turned into reStructuredText that renders as writ
 
 Hooked into autodoc (``autodoc-process-docstring``) by conf.py:
 * ``|``, ``*`` and a word's trailing ``_`` are escaped outside ``literals`` and roles, so
-  ``|w|`` is not a substitution and ``max|w|`` no emphasis; ``**bold**`` and roles are kept;
+  ``|w|`` is not a substitution and ``W*x`` no emphasis; ``**bold**``, ``*emphasis*`` of words
+  and roles are kept;
 * an indented block after a paragraph (a table, a command, an aligned formula) becomes a literal
   block, shown as typed.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import re
 
-# spans left alone: ``literal``, :role:`target`, `interpreted`, **bold**, a reST link `text <url>`_
-_KEEP = re.compile(r"(``.+?``|:[\w:.-]+:`[^`]+`|`[^`]+`_{0,2}|\*\*[^*\s][^*]*\*\*)")
+# spans left alone: ``literal``, :role:`target`, `interpreted`, **bold**, *emphasis*, a reST link `text <url>`_
+_KEEP = re.compile(r"(``.+?``|:[\w:.-]+:`[^`]+`|`[^`]+`_{0,2}|\*\*[^*\s][^*]*\*\*"
+                   r"|(?<![\w*])\*[A-Za-z][^*\n]*?[A-Za-z]\*(?![\w*]))")
 
 
 def _escape(text: str) -> str:

@@ -78,6 +78,18 @@ def _doc(cls) -> str:
     return inspect.cleandoc(cls.__doc__ or "").strip()
 
 
+_CITATION = re.compile(r"seed 00\d(?:,? (?:eqs?\.? ?[\d–-]+(?:, ?\d+)*|§[\d.]+|Table \d+|Fig\. \d+))?")
+
+
+def _citation(cls, facts) -> str:
+    """The registry's declared reference; until a class declares one, the seed citations its docstring makes."""
+    declared = getattr(facts, "reference", None)
+    if declared:
+        return declared if isinstance(declared, str) else ", ".join(declared)
+    found = list(dict.fromkeys(c.rstrip(".") for c in _CITATION.findall(_doc(cls))))
+    return "; ".join(found[:3]) or "see the class docstring"
+
+
 def _defaults(cls) -> str:
     params = inspect.signature(cls.__init__).parameters
     shown = [f"`{p.name}={p.default!r}`" for p in params.values()
@@ -97,18 +109,23 @@ def _quantizer_page(out: Path):
              "∂Q/∂x is replaced by F′(x), the derivative of the STE's soft forward F. "
              "The papers are listed in the [bibliography](references.md).", "",
              "## Quantizers", "",
-             "| name | class | kind | backward (default STE) | defaults | reference |", "|---|---|---|---|---|---|"]
+             "| name | kind | forward | backward (default STE) | reference |", "|---|---|---|---|---|"]
     for name, cls in QUANTIZERS.items():
         facts = _facts(cls)
         kind = getattr(facts, "kind", None) or ("activation" if name in ACTIVATION_QUANTIZERS else "weight")
         params = inspect.signature(cls.__init__).parameters
+        takes_ste = getattr(facts, "takes_ste", "ste" in params)
         ste = getattr(facts, "default_ste", None)
-        if ste is None and "ste" in params and params["ste"].default is not inspect.Parameter.empty:
+        if ste is None and facts is None and "ste" in params and params["ste"].default is not inspect.Parameter.empty:
             ste = params["ste"].default
-        backward = f"F′ of `{ste}`" if ste else "its own (see the class)"
-        ref = ", ".join(getattr(facts, "reference", ())) if facts is not None else "see below"
-        lines.append(f"| `{name}` | {{py:class}}`~{cls.__module__}.{cls.__qualname__}` | {kind} | {backward} | "
-                     f"{_defaults(cls)} | {ref} |")
+        if ste:
+            backward = f"F′ of `{ste}`" + (" (any STE via `ste=`)" if takes_ste else "")
+        else:
+            backward = "the paper's own rule" + (" (or any STE via `ste=`)" if takes_ste else "")
+        ref = _citation(cls, facts)
+        forward = getattr(facts, "formula", None) or _doc(cls).split("\n\n", 1)[0].replace("\n", " ")
+        lines.append(f"| [`{name}`](#{name.replace('_', '-')}) | {kind} | {forward.replace('|', '&#124;')} | "
+                     f"{backward} | {ref} |")
     for name, cls in QUANTIZERS.items():
         facts = _facts(cls)
         lines += ["", f"### `{name}`", ""]
@@ -116,18 +133,33 @@ def _quantizer_page(out: Path):
             lines += [f"**Forward:** {facts.formula}", ""]
         if facts is not None and getattr(facts, "levels", None):
             lines += [f"**Levels:** {facts.levels}", ""]
+        if facts is not None:
+            bits = getattr(facts, "bits", None)
+            traits = [t for t, on in (("symmetric", getattr(facts, "symmetric", False)),
+                                      ("idempotent", getattr(facts, "idempotent", False)),
+                                      ("stochastic", getattr(facts, "stochastic", False))) if on]
+            learned = ", ".join(f"`{p}`" for p in getattr(facts, "parameters", ())) or "none"
+            lines += [f"**Bits:** {'fixed levels' if bits is None else f'{bits[0]} to {bits[1]}'}; "
+                      f"**learned parameters:** {learned}; **properties:** {', '.join(traits) or '—'}; "
+                      f"**reference:** {_citation(cls, facts)}", ""]
         lines += [f"**Defaults:** {_defaults(cls)}", "", "```{eval-rst}",
                   f".. autoclass:: {cls.__module__}.{cls.__qualname__}", "   :no-index:", "```"]
     lines += ["", "## Straight-through estimators", "",
-              "| name | class | parameters (defaults) | F and F′ | reference |", "|---|---|---|---|---|"]
+              "| name | parameters (defaults) | F and F′ | reference |", "|---|---|---|---|"]
     for name, cls in STES.items():
         facts = _facts(cls)
         formula = getattr(facts, "formula", None) or _doc(cls).split("\n\n", 1)[0].replace("\n", " ")
-        ref = getattr(facts, "reference", None) or "see below"
-        lines.append(f"| `{name}` | {{py:class}}`~{cls.__module__}.{cls.__qualname__}` | {_defaults(cls)} | "
+        ref = _citation(cls, facts)
+        defaults = getattr(facts, "defaults", None)
+        shown = ", ".join(f"`{k}={v!r}`" for k, v in defaults.items()) if defaults else _defaults(cls)
+        lines.append(f"| [`{name}`](#ste-{name.replace('_', '-')}) | {shown or '—'} | "
                      f"{formula.replace('|', '&#124;')} | {ref} |")
     for name, cls in STES.items():
-        lines += ["", f"### STE `{name}`", "", "```{eval-rst}",
+        facts = _facts(cls)
+        lines += ["", f"### STE `{name}`", ""]
+        if facts is not None:
+            lines += [f"**F and F′:** {facts.formula}", "", f"**Reference:** {_citation(cls, facts)}", ""]
+        lines += ["```{eval-rst}",
                   f".. autoclass:: {cls.__module__}.{cls.__qualname__}", "   :no-index:", "```"]
     (out / "quantizers.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 

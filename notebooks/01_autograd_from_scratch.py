@@ -162,8 +162,9 @@ for entry in topological_order(tL):
     if isinstance(entry, tq.Tensor):
         made_by, value = "leaf (input)", entry.data
     else:
-        made_by, value = entry.function.__name__, entry.output.data
-    print(f"{made_by:>13}   value {value:g}")
+        kept = entry.output                  # None once nothing holds the intermediate tensor
+        made_by, value = entry.function.__name__, None if kept is None else kept.data
+    print(f"{made_by:>13}   " + ("(output freed: nothing holds it)" if value is None else f"value {value:g}"))
 
 # %% [markdown]
 # Every input appears before the operations that read it, and `L` comes last. The backward

@@ -309,6 +309,7 @@ axes[1].axhline(3, ls=":", c="tab:red", label="biased expectation 4·3/4 = 3")
 axes[1].set_title(f"running_var; mean over steps 100–2000: {long_run_var:.2f}")
 for ax in axes:
     ax.set_xlabel("training step"); ax.legend(fontsize=8); ax.grid(alpha=0.3)
+axes[0].set_ylabel("running mean"); axes[1].set_ylabel("running variance")
 plt.tight_layout(); plt.show()
 
 assert abs(long_run_var - 4) < 0.25, long_run_var  # ≈ 13 standard errors away from 3
@@ -465,7 +466,7 @@ for ax, name in zip(axes[:2], ("no BN", "BN")):
         z = runs[name][layer]
         ax.hist(z.ravel(), bins=bins, density=True, histtype="step", lw=1.5,
                 label=f"layer {layer + 1} (std {z.std():.3f})")
-    ax.set_ylim(0, 1.2); ax.set_xlabel("pre-activation"); ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.2); ax.set_xlabel("pre-activation"); ax.set_ylabel("density"); ax.legend(fontsize=8)
     ax.set_title(f"{name}: pre-activation histograms")
 for name, found in runs.items():
     axes[2].semilogy(range(1, depth + 1), [z.std() for z in found], marker="o",

@@ -35,7 +35,7 @@
 import math
 import numpy as np
 import matplotlib.pyplot as plt
-from tinyquant import Tensor
+from tinyquant import Tensor, no_grad
 from tinyquant.quant import STES, QUANTIZERS, get_ste, get_quantizer, staircase_derivative, ste_table
 
 print(ste_table())
@@ -208,8 +208,9 @@ for values, what, ylabel, color in ((forward, "forward Q(x)", "Q(x)", "C0"),
 # %%
 def mean_of_stochastic_rounding(w=0.3, delta=0.25, n=50_000, seed=0):
     ### BEGIN SOLUTION
-    qs = get_quantizer("stochastic_round", delta=delta, rng=seed)
-    return qs(Tensor(np.full(n, w))).data.mean()   # a training forward draws Qs (quantize() is Qd)
+    qs = get_quantizer("stochastic_round", delta=delta, rng=seed)   # training mode: it draws (quantize() would not)
+    with no_grad():
+        return qs(Tensor(np.full(n, w))).data.mean()
     ### END SOLUTION
 
 
