@@ -48,6 +48,29 @@ print(f"a = {bits(a):010b}\nw = {bits(w):010b}\nxor {bits(a) ^ bits(w):010b}  po
 print("K - 2*popcount =", K - 2 * disagree, "  np.dot =", int(a @ w))
 
 # %% [markdown]
+# ## Exercise 11.1 — the dot product from packed words
+#
+# `np.packbits(v > 0)` packs the signs of a ±1 vector into bytes, 8 signs a byte (the last byte
+# padded with 0 bits). Write `packed_dot(pa, pw, k)`: the dot product of the two length-`k` ±1
+# vectors whose packed bytes are `pa` and `pw`, using only XOR and a popcount
+# (`np.bitwise_count`) — no unpacking. Why do the padding bits not disturb the count?
+
+# %%
+def packed_dot(pa, pw, k):
+    ### BEGIN SOLUTION
+    return k - 2 * int(np.bitwise_count(np.bitwise_xor(pa, pw)).sum())
+    ### END SOLUTION
+
+
+# %%
+# Check exercise 11.1
+for n in (1, 7, 8, 9, 100):
+    u = np.where(np.random.default_rng(n).random(n) < 0.5, -1, 1)
+    v = np.where(np.random.default_rng(n + 1).random(n) < 0.5, -1, 1)
+    assert packed_dot(np.packbits(u > 0), np.packbits(v > 0), n) == int(u @ v), n
+print("exercise 11.1: correct (padding bits are 0 in both operands, so their XOR is 0)")
+
+# %% [markdown]
 # With NumPy 2 the same on whole matrices: `np.bitwise_count` counts the 1 bits of every
 # 64-bit word. `pack_last_axis` packs the sign bits of each row; `xnor_gemm_reference` is the
 # formula above, written once for all rows and columns.
