@@ -156,3 +156,18 @@ def test_binary_resnet20_with_float_first_and_last_layers_packs_at_least_20x_sma
     float_file = save_checkpoint(tmp_path / "float.npz", with_prefix(model.state_dict(), "model"))
     packed_file = save_packed(model, tmp_path / "packed.npz")
     assert float_file.stat().st_size >= 20 * packed_file.stat().st_size      # measured 21.3×
+
+
+def test_packed_file_is_written_atomically_with_the_umasks_mode(tmp_path):
+    import os
+
+    from tinyquant.nn.models import mlp
+
+    old = os.umask(0o027)
+    try:
+        path = save_packed(mlp(64, hidden=(8,), rng=0), tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o640          # not mkstemp's 0600
+    assert not list(tmp_path.glob(".m.npz.*.tmp"))         # no temporary left behind
+    assert len(load_packed(path).nodes) > 0

@@ -25,14 +25,13 @@ packed model never executes code.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..train.checkpoint import write_npz_atomically
 from .graph import lower
 from .precision import ActivationForm
 
@@ -130,20 +129,7 @@ def save_packed(model, path, config: dict | None = None) -> Path:
     arrays, header = pack(model, config)
     arrays, header["arrays"] = pool(arrays)
     arrays["header"] = header_bytes(header)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_npz_atomically(path, arrays)
 
 
 def load_packed(path) -> PackedModel:

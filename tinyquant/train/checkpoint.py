@@ -87,6 +87,14 @@ def save_checkpoint(path, state: dict[str, np.ndarray]) -> Path:
             raise TypeError(f"save_checkpoint: {key!r} is a list mixing numbers and other values "
                             f"({value!r:.80}); NumPy would store it as {arrays[key].dtype} text")
     arrays[RESERVED] = np.asarray(FORMAT_VERSION)
+    return write_npz_atomically(path, arrays)
+
+
+def write_npz_atomically(path, arrays: dict) -> Path:
+    """``np.savez`` into a temporary file beside ``path``, fsync, then rename it over ``path``:
+    a reader sees the old file or the new one, never half of one (a killed write leaves only a
+    ``.<name>.*.tmp``, see :func:`remove_stale_temporaries`). The file gets the umask's mode."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
