@@ -142,6 +142,7 @@ for (r, c_), v in np.ndenumerate(image[0, 0]):
     axes[0].text(c_, r, f"{v:.0f}", ha="center", va="center")
 axes[0].add_patch(plt.Rectangle((out_pos[1] - 0.5, out_pos[0] - 0.5), 3, 3, fill=False, ec="tab:red", lw=3))
 axes[0].set_title(f"x (1, 1, 5, 5): the patch of output {out_pos}")
+axes[0].set_xlabel("column w of the image"); axes[0].set_ylabel("row h of the image")
 axes[1].imshow(cols, cmap="Blues", vmin=-10, vmax=30)
 for (r, c_), v in np.ndenumerate(cols):
     axes[1].text(c_, r, f"{v:.0f}", ha="center", va="center", fontsize=8)
@@ -313,6 +314,7 @@ for ax, s in zip(axes, (1, 2)):
     for (r, c_), v in np.ndenumerate(coverage):
         ax.text(c_, r, f"{v:.0f}", ha="center", va="center", color="k" if v > 6 else "w")
     ax.set_title(f"col2im(ones)\n3x3 kernel, stride {s}, padding 1")
+    ax.set_xlabel("pixel column w"); ax.set_ylabel("pixel row h")
     ax.set_xticks([]); ax.set_yticks([])
 fig.colorbar(im, ax=axes, shrink=0.8, label="windows covering the pixel")
 plt.show()

@@ -65,11 +65,13 @@ for m in ('BC', 'SR', 'R'):
 fig = plt.figure(figsize=(15, 5))
 gs = fig.add_gridspec(2, 5)
 ax = fig.add_subplot(gs[:, 0]); w = np.linspace(-2, 7, 500)
-ax.plot(w, loss(w), 'k'); ax.plot(grid, loss(grid), 'o', ms=3); ax.set_title('f(w), eq. 8')
+ax.plot(w, loss(w), 'k', label='f(w)'); ax.plot(grid, loss(grid), 'o', ms=3, label='grid points (Δ = 0.5)')
+ax.set_title('f(w), eq. 8'); ax.set_xlabel('weight w'); ax.set_ylabel('loss f(w)'); ax.legend(fontsize=8)
 for r, m in enumerate(('BC', 'SR')):
     for j, a in enumerate(alphas):
         axh = fig.add_subplot(gs[r, j + 1]); axh.bar(grid, hist[m][j], width=0.2); axh.set_ylim(0, 1)
         axh.set_title(f'{m}, alpha = {a:g}', fontsize=9)
+        axh.set_xlabel('weight w (grid point)', fontsize=8); axh.set_ylabel('fraction of steps', fontsize=8)
 plt.tight_layout()
 for m in hist:
     print(m, 'mass on {4.5, 5.0}:', np.round(cell_mass(hist[m], grid), 4))

@@ -99,7 +99,7 @@ for s in (-1, 1):
     ax.axvline(mu + s * 0.025, color="k", ls=":", lw=1)
     ax.axvline(s * w_hat.max(), color="C3", lw=2)
 ax.plot([], [], "k:", label="thresholds μ ± δ"); ax.plot([], [], "C3", lw=2, label="levels ±S")
-ax.set_xlabel("weight"); ax.legend(fontsize=8); ax.set_title("ternarization of a Gaussian layer")
+ax.set_xlabel("weight w"); ax.set_ylabel("density"); ax.legend(fontsize=8); ax.set_title("ternarization of a Gaussian layer")
 plt.show()
 
 
@@ -251,7 +251,8 @@ for ax, (S_, dS_, title) in zip(axes, [(S_plain, dS_plain, "(a) S(0, 1, δ)"),
     ax.plot(d, S_, label="forward S")
     ax.plot(d, dS_, label="backward ∂S/∂δ")
     ax.axvspan(-5, -3, color="0.9"); ax.axvspan(3, 5, color="0.9")
-    ax.set_xlabel("δ"); ax.set_title(title); ax.grid(alpha=0.3); ax.legend(fontsize=8)
+    ax.set_xlabel("threshold δ (units of σ = 1)"); ax.set_title(title); ax.grid(alpha=0.3); ax.legend(fontsize=8)
+axes[0].set_ylabel("S and ∂S/∂δ")
 fig.suptitle("seed 001, Fig. 3 (grey: |δ| ≥ 3σ)")
 plt.tight_layout(); plt.show()
 
@@ -411,6 +412,7 @@ for j, name in enumerate(names):
     axes[2].plot(steps, trace["zeros"][:, j], label=f"layer {name}")
 axes[0].set_title("threshold |δ_l|"); axes[1].set_title("δ_l / σ_l   (clip at 3)")
 axes[2].set_title("fraction of weights ternarized to 0")
+axes[0].set_ylabel("|δ_l| (weight units)"); axes[1].set_ylabel("δ_l / σ_l"); axes[2].set_ylabel("fraction at 0")
 for ax in axes:
     ax.set_xlabel("optimizer step"); ax.legend(fontsize=8); ax.grid(alpha=0.3)
 plt.tight_layout(); plt.show()
@@ -460,6 +462,7 @@ for ax, (name, weights) in zip(axes, trained.items()):
     xs = np.linspace(weights.min(), weights.max(), 300)
     ax.plot(xs, stats.norm.pdf(xs, r["mean"], r["std"]), "r")
     ax.set_title(f"{name} {weights.shape}\nW = {r['shapiro_w']:.3f}, p = {r['shapiro_p']:.1e}", fontsize=9)
+    ax.set_xlabel("latent weight w"); ax.set_ylabel("density (red: fitted Gaussian)")
 plt.tight_layout(); plt.show()
 
 

@@ -47,6 +47,7 @@ for n in (2, 3, 4):
     ax[0].plot(x, quantize_weight(x, 1.0, n), label=f'N = {n}')
     ax[1].plot(x, quantize_activation(np.maximum(x, 0), 0.75, n), label=f'N = {n}')
 ax[0].set_title('Q_w, Δ = 1 (eq. 3)'); ax[1].set_title('Q_a(ReLU(x)), Δ = 0.75 (eq. 5)')
+ax[0].set_xlabel('x (units of Δ)'); ax[0].set_ylabel('Q_w(x)'); ax[1].set_xlabel('x'); ax[1].set_ylabel('Q_a(ReLU(x))')
 for a in ax: a.grid(alpha=.3); a.legend()
 print('levels of Q_w, N = 4:', np.unique(quantize_weight(x, 1.0, 4)))
 

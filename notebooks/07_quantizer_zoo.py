@@ -142,6 +142,7 @@ a.plot(xq, q.quantize(xq), color="k", label="Q_w")
 for name in ("clipped", "polynomial", "tanh"):
     b.plot(xq, staircase_derivative(get_ste(name), xq, t, np.full(n - 1, delta), delta / 2), label=name)
 a.set_title("2-bit UniQ forward"); b.set_title("staircase surrogates Q̃'(x)"); b.legend(fontsize=8)
+a.set_xlabel("x (Δ = 0.5)"); a.set_ylabel("Q_w(x)"); b.set_xlabel("x (Δ = 0.5)"); b.set_ylabel("Q̃′(x)")
 fig.tight_layout()
 
 

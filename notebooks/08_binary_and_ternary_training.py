@@ -53,8 +53,9 @@ for quantizer, (history, diag) in runs.items():
     for layer, series in diag["GradientMagnitude"]["mean_abs_grad"].items():
         axes[3].plot(series, label=f"{quantizer} layer {layer}")
 titles = ["test accuracy", "% levels changed since init", "mean |w_b − w_r|", "mean |∂L/∂w|"]
-for ax, title in zip(axes, titles):
-    ax.set_title(title); ax.set_xlabel("epoch"); ax.legend(fontsize=7)
+ylabels = ["accuracy (fraction)", "levels changed (%)", "|w_b − w_r| (weight units)", "|∂L/∂w|, log scale"]
+for ax, title, ylabel in zip(axes, titles, ylabels):
+    ax.set_title(title); ax.set_xlabel("epoch"); ax.set_ylabel(ylabel); ax.legend(fontsize=7)
 axes[3].set_yscale("log")
 fig.tight_layout()
 
@@ -98,7 +99,8 @@ fig, ax = plt.subplots(figsize=(6, 3))
 for clip, w in latent.items():
     alpha = np.abs(w).reshape(len(w), -1).mean(1, keepdims=True)
     ax.hist((w.reshape(len(w), -1) / alpha).ravel(), bins=60, alpha=0.6, label=f"f = {clip}")
-ax.set_xlabel("latent weight / α"); ax.legend()
+ax.set_xlabel("latent weight / α (α = the filter's mean |w|)"); ax.set_ylabel("number of weights")
+ax.set_title("latent weights of layer 3 after training, by clipping factor f"); ax.legend()
 
 
 # %% [markdown]

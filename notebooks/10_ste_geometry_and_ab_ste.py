@@ -84,6 +84,7 @@ for name in ("clipped", "tanh", "ab_tanh"):
     axes[0].plot(ramp, get_ste(name).F(ramp), lw=1, label=f"F of {name} (never used forward)")
     axes[1].plot(ramp, w.grad / upstream, label=f"{name}: ∂L/∂w ÷ ∂L/∂w_b")
 axes[0].legend(fontsize=7); axes[1].legend(fontsize=8); axes[1].set_xlabel("w"); axes[0].set_xlabel("w")
+axes[0].set_ylabel("w_b = sign(w), F(w)"); axes[1].set_ylabel("gradient ratio = F′(w)")
 plt.tight_layout(); plt.show()
 print("the backward of binary_connect is upstream × F'(w) for each STE")
 
@@ -107,7 +108,7 @@ print("the backward of binary_connect is upstream × F'(w) for each STE")
 x = np.linspace(-8, 8, 16_001)                  # a 0.001 grid; N(0, 1) has no mass beyond ±8
 gauss, inner = stats.norm.pdf(x), np.abs(x) <= 3
 names = list(STES)
-fig, axes = plt.subplots(2, 7, figsize=(17, 5), sharex=True)
+fig, axes = plt.subplots(3, 5, figsize=(15, 7.5), sharex=True, sharey=True)
 print(f"{'STE':<11} {'F′(0)':>7} {'∫F′ on [−3,3]':>14} {'E[F′(X)]':>9} {'P(F′(X) > 0.01)':>16}")
 for ax, name in zip(axes.flat, names):
     ste = get_ste(name)
@@ -115,13 +116,20 @@ for ax, name in zip(axes.flat, names):
     ax.plot(x[inner], np.where(x[inner] >= 0, 1, -1), color="0.8", lw=2)
     ax.plot(x[inner], ste.F(x[inner]), label="F")
     ax.plot(x[inner], dF[inner], label="F′")
-    ax.set_ylim(-1.7, 3.2); ax.set_title(name, fontsize=10)
+    ax.set_ylim(-1.7, 5.3); ax.set_title(name, fontsize=10)   # one scale: swish's F′ peaks at β = 5
     mass = np.trapezoid(dF[inner], x[inner])
     print(f"{name:<11} {float(ste.dF(0.0)):7.3f} {mass:14.3f} {np.trapezoid(dF * gauss, x):9.3f} "
           f"{np.trapezoid((dF > 0.01) * gauss, x):16.3f}")
     if name in ("clipped", "polynomial", "tanh", "sigmoid", "swish"):   # saturating: mass = F(3) − F(−3) ≈ 2
         assert abs(mass - (ste.F(3.0) - ste.F(-3.0))) < 2e-3            # (trapezoid rule on a 0.001 grid)
-axes.flat[-1].axis("off"); axes.flat[0].legend(fontsize=8)
+for ax in axes.flat[len(names):]:
+    ax.set_visible(False)
+for ax in axes[:, 0]:
+    ax.set_ylabel("F(x), F′(x)")
+for j in range(axes.shape[1]):   # the lowest visible panel of each column carries the x label
+    col = [ax for ax in axes[:, j] if ax.get_visible()]
+    col[-1].set_xlabel("x (latent value)"); col[-1].xaxis.set_tick_params(labelbottom=True)
+axes.flat[0].legend(fontsize=8)
 fig.suptitle("soft forward F (blue) and surrogate derivative F′ (orange) of every registered STE; grey: sign")
 plt.tight_layout(); plt.show()
 
@@ -155,6 +163,9 @@ for row, name in enumerate(("ab_tanh", "ab_arctan")):
     axes[row, 0].plot(xs, np.where(xs >= 0, 1, -1), color="0.7", lw=1, ls="--")
     axes[row, 0].set_title(f"{name}: F(x), k = 10"); axes[row, 1].set_title(f"{name}: F′(x)")
     axes[row, 1].set_yscale("log"); axes[row, 0].legend(fontsize=7)
+    axes[row, 0].set_ylabel("F(x)"); axes[row, 1].set_ylabel("F′(x), log scale")
+    for ax in axes[row]:
+        ax.set_xlabel("x (latent value)")
 fig.suptitle("seed 004, Fig. 3 (and its AB-ArcTan counterpart)")
 plt.tight_layout(); plt.show()
 
@@ -253,6 +264,7 @@ for f in (0.2, 0.5, 0.8, 1.0):
     numeric = np.gradient(soft, xq)
     np.testing.assert_allclose(soft_grad[1:-1], numeric[1:-1], rtol=1e-4, atol=1e-4)
 axes[0].legend(fontsize=7); axes[1].legend(fontsize=7)
+axes[0].set_xlabel("x"); axes[0].set_ylabel("Q(x), Q̃(x)"); axes[1].set_xlabel("x"); axes[1].set_ylabel("Q̃′(x)")
 axes[0].set_title("forward staircase and the soft staircase the STE imitates")
 axes[1].set_title("staircase rule with the AB-Tanh kernel (s = Δ/2)")
 plt.tight_layout(); plt.show()
@@ -404,6 +416,7 @@ for f in (0.2, 0.5, 1.0):
 axes[0].plot(xx, np.tanh(10 * xx) / np.cosh(10 * xx) ** 2, "k:", label="printed F″ / k² (f = 1)")
 axes[0].axhline(-4 / (3 * math.sqrt(3)), color="0.6", lw=0.8); axes[0].axhline(4 / (3 * math.sqrt(3)), color="0.6", lw=0.8)
 axes[0].set_title("AB-Tanh, k = 10 (grey: ±4/(3√3))"); axes[0].legend(fontsize=7); axes[0].set_xlabel("x")
+axes[0].set_ylabel("F″(x) / k²")
 
 for name, marker in (("ab_tanh", "o"), ("ab_arctan", "s")):
     for k in (1.0, 3.0, 10.0):
@@ -483,12 +496,13 @@ assert math.isclose(log["f"][-1], 0.8)
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 axes[0].plot(log["step"], log["f"], label="f recorded in the quantizer's STE")
 axes[0].plot(log["step"], 0.2 + 0.6 * log["step"] / log["step"][-1], "k:", label="0.2 + 0.6·p")
-axes[0].set_xlabel("optimizer step"); axes[0].set_title("blending factor f"); axes[0].legend(fontsize=8)
+axes[0].set_xlabel("optimizer step"); axes[0].set_ylabel("f"); axes[0].set_title("blending factor f"); axes[0].legend(fontsize=8)
 for j in range(log["var"].shape[1]):
     axes[1].plot(log["f"], log["var"][:, j], label=f"binarized layer {j + 1}: Var[F′(w)]")
 f_line = np.linspace(0.2, 0.8, 50)
 axes[1].plot(f_line, log["var"][-1, 0] * (f_line / 0.8) ** 2, "k:", label="∝ f² through the last point")
-axes[1].set_xlabel("f"); axes[1].set_title("Lemma 1 on the latent weights during training")
+axes[1].set_xlabel("f"); axes[1].set_ylabel("Var[F′(w)] over the layer's weights")
+axes[1].set_title("Lemma 1 on the latent weights during training")
 axes[1].legend(fontsize=8)
 plt.tight_layout(); plt.show()
 

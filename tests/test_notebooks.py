@@ -60,10 +60,38 @@ def static_figures(monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)
 
 
+# Run first in the kernel (not part of the notebook): every figure the notebook renders is checked
+# for labelled axes as it is drawn. An axis passes with its own label, a label on an axis it shares
+# (a grid's outer row or column), or the figure's supxlabel/supylabel; axes turned off pass.
+FIGURE_LABEL_HOOK = """
+import matplotlib.backend_bases as _tq_bb
+_tq_unlabelled = []
+def _tq_missing(fig):
+    missing = []
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.axison or hasattr(ax, "_colorbar"):
+            continue
+        for axis, label, sup in (("x", ax.get_xlabel, "_supxlabel"), ("y", ax.get_ylabel, "_supylabel")):
+            shared = getattr(ax, f"get_shared_{axis}_axes")().get_siblings(ax)
+            twins = ax._twinned_axes.get_siblings(ax)
+            if not any(getattr(a, f"get_{axis}label")() for a in {*shared, *twins}) and getattr(fig, sup, None) is None:
+                missing.append(f"{axis} of {ax.get_title() or fig.get_suptitle() or 'an untitled axes'!r}")
+    return missing
+_tq_print_figure = _tq_bb.FigureCanvasBase.print_figure
+def _tq_checked_print_figure(self, *args, **kwargs):
+    _tq_unlabelled.extend(_tq_missing(self.figure))
+    return _tq_print_figure(self, *args, **kwargs)
+_tq_bb.FigureCanvasBase.print_figure = _tq_checked_print_figure
+"""
+FIGURE_LABEL_CHECK = "assert not _tq_unlabelled, f'figures with an unlabelled axis: {_tq_unlabelled}'"
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path):
+def test_notebook_runs_top_to_bottom_with_labelled_figures(path):
     notebook = nbformat.read(path, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(FIGURE_LABEL_HOOK))
+    notebook.cells.append(nbformat.v4.new_code_cell(FIGURE_LABEL_CHECK))
     client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -132,3 +132,13 @@ def test_stochastic_round_variance_is_at_most_quarter_delta_squared(delta, seed)
     x = np.full(4000, 0.37 * delta + 3 * delta)
     out = stochastic_round(x, delta, np.random.default_rng(seed))
     assert np.var(out) <= delta**2 / 4 * 1.2
+
+
+def test_deterministic_round_ties_away_is_eq3_as_printed():
+    delta = 0.5
+    x = np.array([0.25, 0.75, 1.25, -0.25, -0.75, 2.25, 0.3])
+    eq3 = np.sign(x) * delta * np.floor(np.abs(x) / delta + 0.5)     # seed 002 eq. 3
+    np.testing.assert_array_equal(deterministic_round(x, delta, ties="away"), eq3)
+    assert deterministic_round(1.25, delta, ties="away") == 1.5 != deterministic_round(1.25, delta)
+    with pytest.raises(ValueError, match="ties must be one of even, away"):
+        deterministic_round(x, delta, ties="up")

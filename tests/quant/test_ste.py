@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import broadcastable_pairs, near
 
 from tinyquant.quant import STES, get_ste, staircase_derivative
 from tinyquant.quant.schedules import SCHEDULES, STEScheduler, apply_schedule
@@ -21,7 +22,7 @@ VARIANTS = [(name, {}) for name in STES] + [
 
 
 def away_from_kinks(x, kinks, margin=1e-4):
-    return np.all([np.abs(x - k) > margin for k in kinks], axis=0) if kinks else np.ones_like(x, bool)
+    return ~near(x, kinks, margin)
 
 
 @pytest.mark.parametrize("name,params", VARIANTS, ids=[f"{n}{p or ''}" for n, p in VARIANTS])
@@ -148,6 +149,19 @@ def test_staircase_rule_reduces_to_the_single_kernel_for_sign(name, params):
     # sign(x) = −1 + 2·H(x): one threshold at 0 of height 2, kernel width 1
     np.testing.assert_allclose(staircase_derivative(ste, x_grid, [0.0], [2.0], 1.0), ste.dF(x_grid),
                                rtol=1e-12, atol=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pair=broadcastable_pairs(), seed=st.integers(0, 2**16))
+def test_staircase_rule_broadcasts_an_array_width_against_x(pair, seed):
+    # a width per entry (per channel, say): each entry sees the kernel at its own width
+    rng = np.random.default_rng(seed)
+    x, width = rng.normal(size=pair[0]), rng.uniform(0.2, 2.0, size=pair[1])
+    ste, thresholds, heights = get_ste("tanh"), [-0.3, 0.4], [0.5, 1.5]
+    got = staircase_derivative(ste, x, thresholds, heights, width)
+    xb, wb = np.broadcast_arrays(x, width)
+    expected = sum(h / (2 * wb) * ste.dF((xb - t) / wb) for t, h in zip(thresholds, heights))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
 
 
 def test_staircase_rule_with_the_clipped_kernel_is_uniqs_ste():

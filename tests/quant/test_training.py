@@ -14,7 +14,7 @@ from tinyquant.optim import SGD
 from tinyquant.quant import get_quantizer
 from tinyquant.quant.clipping import WeightClipping, clip_latent_weights
 from tinyquant.quant.config import add_quant_arguments, configure_quantization
-from tinyquant.quant.diagnostics import ChangedLevels, sqnr_db
+from tinyquant.quant.diagnostics import ChangedLevels, QuantizerTrace, sqnr_db
 from tinyquant.quant.rounding import deterministic_round
 
 # ------------------------------------------------- seed 002 §3 on least squares
@@ -154,6 +154,32 @@ def test_sqnr_of_a_known_error():
     assert sqnr_db(x, x * 0.9) == pytest.approx(10 * np.log10(1 / 0.01))
 
 
+def test_sqnr_is_the_variance_over_the_error_so_an_offset_does_not_raise_it():
+    # seed 003's Table 1 divides Var(x), not E[x²], by the MSE; with a mean of 5 the two differ
+    # by 10·log10((25 + 1)/1) ≈ 14 dB, and for ReLU activations by ≈ 1.7 dB
+    x = 5.0 + np.random.default_rng(0).standard_normal(10_000)
+    q = deterministic_round(x, 0.5)
+    mse = np.mean((x - q) ** 2)
+    assert sqnr_db(x, q) == pytest.approx(10 * np.log10(np.var(x) / mse), rel=1e-12)
+    assert 10 * np.log10(np.mean(x**2) / mse) - sqnr_db(x, q) > 13.0
+    assert sqnr_db(x + 100.0, q + 100.0) == pytest.approx(sqnr_db(x, q), rel=1e-9)
+
+
+def test_quantizer_trace_reports_seed_003s_sqnr_of_a_non_zero_mean_weight():
+    model = Sequential(Linear(16, 32, rng=0))
+    layer = quantizable_layers(model)[0]
+    layer.weight.data[...] = 0.5 + 0.1 * np.random.default_rng(1).standard_normal(layer.weight.shape)
+    layer.weight_quantizer = q = get_quantizer("uniq", bits=2)
+    q(Tensor(layer.weight.data))                                # initializes Δ (eq. 9)
+    trainer = type("FakeTrainer", (), {"model": model, "global_step": 0})()
+    trace = QuantizerTrace()
+    trace.on_train_begin(trainer)
+    trace.on_batch_end(trainer, {})
+    w = layer.weight.data.astype(np.float64)
+    mse = np.mean((w - q.quantize(w)) ** 2)
+    assert trace.history["sqnr"]["0.weight_quantizer"] == [pytest.approx(10 * np.log10(np.var(w) / mse), rel=1e-6)]
+
+
 # ------------------------------------------------------------- CLI glue
 
 
@@ -227,6 +253,49 @@ def test_threshold_options_reach_the_truncated_gaussian_ternarizer():
 def test_scheduled_ste_adds_the_scheduler_callback():
     _, callbacks, _, _ = configure_quantization(mlp(), parse("--quantizer", "xnor", "--ste", "ab_tanh"))
     assert [type(c).__name__ for c in callbacks] == ["STEScheduler"]
+
+
+@pytest.mark.parametrize("argv,ste", [
+    (["--quantizer", "binary_connect", "--regime", "bc"], "identity"),       # seed 002, eq. 7
+    (["--quantizer", "stochastic_binary", "--regime", "bc"], "identity"),
+    (["--quantizer", "binary_connect", "--regime", "bc", "--ste", "clipped"], "clipped"),
+    (["--quantizer", "binary_connect"], "clipped"),                          # its own default
+    (["--quantizer", "xnor", "--regime", "bc"], "identity"),
+    (["--quantizer", "uniq", "--regime", "bc"], None),                       # UniQ's own STE
+])
+def test_bc_regime_trains_with_the_identity_ste_unless_told_otherwise(argv, ste):
+    model, *_ = configure_quantization(mlp(), parse(*argv))
+    q = quantizable_layers(model)[1].weight_quantizer
+    assert (q.ste.name if q.ste is not None else None) == ste
+
+
+def test_bc_regime_does_not_freeze_latent_weights_past_one():
+    # with the clipped STE a latent weight with |w_r| > 1 gets no gradient and never moves
+    model, *_ = configure_quantization(mlp(), parse("--quantizer", "binary_connect", "--regime", "bc"))
+    layer = quantizable_layers(model)[1]
+    layer.weight.data[...] = 1.5 * np.sign(layer.weight.data)
+    out = model(Tensor(np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)))
+    out.sum().backward()
+    assert np.all(layer.weight.grad != 0)
+
+
+@pytest.mark.parametrize("quantizer", ["stochastic_binary", "stochastic_round"])
+def test_same_seed_gives_bit_identical_parameters_with_and_without_diagnostics(quantizer, tmp_path):
+    # regression: the diagnostics called quantize()/codes(), which ran the training forward and
+    # drew from the stochastic quantizer's stream (0.5627 vs 0.4903 test accuracy, same seed)
+    from tinyquant.nn.models import mlp as build_mlp
+
+    finals = []
+    for diagnostics in (False, True):
+        model = build_mlp(64, hidden=(32,), rng=0)
+        argv = ["--quantizer", quantizer, "--no-keep-first", "--out", str(tmp_path / str(diagnostics))]
+        model, callbacks, regime, groups = configure_quantization(model, parse(*argv + ["--diagnostics"] * diagnostics))
+        assert any(type(c).__name__ == "ChangedLevels" for c in callbacks) == diagnostics
+        tiny_trainer(model, regime, SGD(groups or model.parameters(), lr=0.1), epochs=2, callbacks=callbacks).fit()
+        finals.append([p.data.copy() for p in model.parameters()])
+    assert len(finals[0]) == len(finals[1])
+    for a, b in zip(*finals):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("argv,message", [

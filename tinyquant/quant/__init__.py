@@ -1,9 +1,11 @@
 """Quantizers with their straight-through estimators, and the tools to train with them.
 
-* :mod:`~tinyquant.quant.ste` -- the STE registry (``get_ste``, ``STES``) and the staircase rule
+* :mod:`~tinyquant.quant.registry` -- ``@register_quantizer`` / ``@register_ste``: each class's
+  facts (kind, levels, bits, symmetry, idempotence, reference, formula) on the class;
+  ``get_quantizer``, ``QUANTIZERS``, ``STES``, ``list_quantizers()``
+* :mod:`~tinyquant.quant.ste` -- the STEs (``get_ste``, ``ste_table()``) and the staircase rule
 * :mod:`~tinyquant.quant.binary`, :mod:`~tinyquant.quant.ternary`, :mod:`~tinyquant.quant.uniform`
   -- the quantizers, each a Module around one forward/backward Function
-* :mod:`~tinyquant.quant.registry` -- ``get_quantizer``, ``QUANTIZERS``
 * :mod:`~tinyquant.quant.rounding` -- seed 002's Qd and Qs on plain arrays
 * :mod:`~tinyquant.quant.schedules` -- every scheduled STE parameter, and its callback
 * :mod:`~tinyquant.quant.clipping`, :mod:`~tinyquant.quant.regimes`,
@@ -16,7 +18,16 @@ Citations such as "seed 003, eq. 6" or "TTQ eq. 8" resolve in the repository's `
 
 from .base import Quantizer
 from .binary import XNOR, BinaryConnect, StochasticBinary
-from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer, list_quantizers
+from .registry import (
+    ACTIVATION_QUANTIZERS,
+    QUANTIZERS,
+    get_quantizer,
+    list_quantizers,
+    quantizer_facts,
+    quantizer_names,
+    register_quantizer,
+    register_ste,
+)
 from .rounding import deterministic_round, stochastic_round
 from .sign_activation import SignActivation
 from .ste import STE, STES, get_ste, list_stes, staircase_derivative, ste_table
@@ -43,6 +54,7 @@ __all__ = [
     "LSQ", "LSQActivation", "QUANTIZERS", "Quantizer", "STE", "STES", "SignActivation", "StochasticBinary",
     "StochasticRounding", "TTQ", "TWN", "TruncatedGaussianTernary", "UniQ", "UniQActivation",
     "XNOR", "deterministic_round", "get_quantizer", "get_ste", "list_quantizers", "list_stes",
+    "quantizer_facts", "quantizer_names", "register_quantizer", "register_ste",
     "staircase_derivative", "ste_table", "stochastic_round", "truncated_gaussian_scale",
     "truncated_gaussian_scale_grad",
 ]

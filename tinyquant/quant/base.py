@@ -12,6 +12,11 @@ Besides ``forward``, a quantizer answers three questions used by training tools:
 * ``codes(w)``   -- the integer level index of each entry (diagnostics: changed levels);
 * ``quantize(w)``-- the quantized array, without building a graph.
 
+``quantize`` and ``codes`` are *observations*: they run the quantizer as in evaluation
+mode, so they never draw from a stochastic quantizer's random stream (a stochastic
+quantizer answers with its deterministic counterpart: sign, Qd) and never initialize a
+data-dependent parameter. Training with or without diagnostics gives the same numbers.
+
 Parameters whose initial value depends on data (UniQ's and LSQ's step, TTQ's scales,
 the trainable threshold) are initialized on the first forward in training mode; the
 ``initialized`` buffer is saved in checkpoints, so resuming never re-initializes.
@@ -26,14 +31,18 @@ import numpy as np
 from ..autograd import no_grad
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
+from .registry import MAX_BITS
 from .ste import STE, get_ste
 
 
-def check_bits(owner: str, bits, minimum: int = 1) -> int:
+def check_bits(owner: str, bits, minimum: int = 1, maximum: int = MAX_BITS) -> int:
+    """``bits`` as an int in [minimum, maximum] (a quantizer passes its declared ``facts.bits``)."""
     if isinstance(bits, (bool, np.bool_)) or not isinstance(bits, numbers.Integral):
         raise TypeError(f"{owner}: bits must be an integer, got {bits!r}")
     if bits < minimum:
         raise ValueError(f"{owner}: bits must be >= {minimum}, got {bits}")
+    if bits > maximum:
+        raise ValueError(f"{owner}: bits must be <= {maximum} (2^{maximum} levels), got {bits}")
     return int(bits)
 
 
@@ -90,8 +99,13 @@ class Quantizer(Module):
     def quantize(self, w) -> np.ndarray:
         """The quantized values of ``w`` (array or Tensor), without a graph."""
         arr = w.data if isinstance(w, Tensor) else np.asarray(w)
-        with no_grad():
-            return self(Tensor(arr)).data
+        was = self.training
+        self.train(False)               # eval mode: no random draws, no initialization
+        try:
+            with no_grad():
+                return self(Tensor(arr)).data
+        finally:
+            self.train(was)
 
     def scale(self, w: np.ndarray) -> np.ndarray:
         """α: the largest output magnitude, broadcastable against ``w``."""

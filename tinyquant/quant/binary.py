@@ -20,6 +20,7 @@ from ..autograd import Function
 from ..rng import as_generator
 from .base import Quantizer, check_tensor
 from .functional import sign
+from .registry import register_quantizer
 
 
 class SignFunction(Function):
@@ -40,6 +41,9 @@ class SignFunction(Function):
         return grad * ctx.ste.dF(w)                               # STE: dsign/dw ≈ F'(w)
 
 
+@register_quantizer(kind="weight", num_levels=2, levels="{−1, +1}, sign(0) = +1", symmetric=True,
+                    idempotent=True, reference=("seed 002", "§3"),
+                    formula="w_b = sign(w), sign(0) = +1 (stochastic=True: +1 with probability clip((w + 1)/2, 0, 1))")
 class BinaryConnect(Quantizer):
     """sign(w) with an STE (default ``clipped``), deterministic or stochastic.
 
@@ -64,6 +68,9 @@ class BinaryConnect(Quantizer):
         return np.ones((), dtype=np.asarray(w).dtype)
 
 
+@register_quantizer(kind="weight", num_levels=2, levels="{−1, +1}", symmetric=False, idempotent=True,
+                    stochastic=True, reference=("BinaryConnect (Courbariaux et al. 2015)", "stochastic binarization, hard sigmoid"),
+                    formula="w_b = +1 with probability σ_h(w) = clip((w + 1)/2, 0, 1), else −1 (training)")
 class StochasticBinary(BinaryConnect):
     """BinaryConnect's stochastic binarization (hard sigmoid); see :class:`BinaryConnect`."""
 
@@ -109,6 +116,9 @@ class XNORFunction(Function):
         return dw
 
 
+@register_quantizer(kind="weight", num_levels=2, levels="{−α_o, +α_o}, α_o = mean|w| over output filter o",
+                    symmetric=True, idempotent=True, reference=("XNOR-Net (Rastegari et al. 2016)", "eq. 4"),
+                    formula="w_b = α_o·sign(w), α_o = mean|w| per output filter")
 class XNOR(Quantizer):
     """XNOR-Net / BWN binary weights: α_o·sign(w) with α_o = mean|w| per output filter.
 

@@ -8,7 +8,8 @@ The CLI calls two functions:
     --ste NAME              STE replacing ∂Q/∂w (default: the quantizer's own; see ste.py)
     --clip F                clip latent weights to [−F·α, F·α] after each step (seed 000;
                             default inf = no clipping; must be > 0)
-    --regime R              standard | bc | r | sr | alternating (default standard)
+    --regime R              standard | bc | r | sr | alternating (default standard); bc uses
+                            the identity STE unless --ste says otherwise (seed 002, eq. 7)
     --weight-bits B         bits of uniq / lsq / dorefa weights (default 2)
     --act-bits B            bits of the activation quantizer; 0 = full precision (default 0)
     --act-quantizer NAME    auto | uniq_activation | lsq_activation | dorefa_activation | sign_activation
@@ -72,7 +73,7 @@ from ..rng import QUANTIZER_STREAM, derived_generator
 from ..train.callbacks import Callback
 from .clipping import WeightClipping, check_clip_factor
 from .diagnostics import ChangedLevels, GradientMagnitude, LatentDistance, QuantizerTrace
-from .registry import ACTIVATION_QUANTIZERS, QUANTIZERS, get_quantizer
+from .registry import ACTIVATION_QUANTIZERS, get_quantizer, quantizer_facts, quantizer_names
 from .regimes import AlternatingThresholdRegime, BinaryConnectRegime, ConstantWarmup, RoundingRegime
 from .schedules import SCHEDULES, STEScheduler
 from .sign_activation import replace_relus
@@ -80,10 +81,10 @@ from .ste import STES
 from .uniform import GRANULARITIES, check_step_init
 
 REGIMES = ("standard", "bc", "r", "sr", "alternating")
-WEIGHT_QUANTIZERS = tuple(n for n in QUANTIZERS if n not in ACTIVATION_QUANTIZERS)
-TAKES_STE = ("binary_connect", "stochastic_binary", "xnor", "twn", "ttq",
-             "truncated_gaussian_ternary", "uniq")
-TAKES_BITS = ("uniq", "lsq", "dorefa")
+# read from the registry's facts (tinyquant.quant.registry), never listed here
+WEIGHT_QUANTIZERS = quantizer_names("weight")
+TAKES_STE = tuple(n for n in WEIGHT_QUANTIZERS if quantizer_facts(n).takes_ste)
+TAKES_BITS = tuple(n for n in WEIGHT_QUANTIZERS if quantizer_facts(n).bits is not None)
 
 #: Default lr factor of quantizer parameters. TTQ's ∂L/∂W_p sums the gradient over every
 #: weight above Δ, so its size grows with the layer; with the CLI's SGD (lr 0.05, momentum
@@ -208,11 +209,16 @@ def weight_quantizer_factory(args):
             raise ValueError(f"--ste: quantizer {name!r} has a fixed estimator; quantizers that "
                              f"take --ste: {', '.join(TAKES_STE)}")
         kwargs["ste"] = args.ste
+    facts = quantizer_facts(name)
+    if getattr(args, "regime", None) == "bc" and args.ste is None and facts.default_ste not in (None, "identity"):
+        # BinaryConnect, seed 002 eq. 7: w_r ← w_r − α·∇f(Q(w_r)), the gradient at Q(w_r) applied
+        # to w_r unchanged (the identity STE), not the quantizer's default window
+        kwargs["ste"] = "identity"
     if name in TAKES_BITS:
         kwargs["bits"] = args.weight_bits
-    if name in ("deterministic_round", "stochastic_round"):
+    if "delta" in facts.options:
         kwargs["delta"] = args.grid_delta
-    if name == "uniq":
+    if "step_init" in facts.options:
         kwargs["step_init"] = args.step_init
     if name in ("uniq", "lsq"):
         kwargs["granularity"] = getattr(args, "step_granularity", "layer")
@@ -225,7 +231,7 @@ def weight_quantizer_factory(args):
 
     def factory(layer):
         extra = ({"rng": derived_generator(args.seed, QUANTIZER_STREAM, next(counter))}
-                 if name in ("stochastic_binary", "stochastic_round") else {})
+                 if facts.stochastic else {})
         if per_channel:
             extra["channels"] = layer.weight.shape[0]                  # one step per output channel
         return get_quantizer(name, **kwargs, **extra)
@@ -263,7 +269,7 @@ def activation_quantizer_factory(args):
     if name is None:
         return None
     kwargs = {"bits": args.act_bits}
-    if name == "uniq_activation":
+    if "step_init" in quantizer_facts(name).options:
         kwargs["step_init"] = args.step_init
         kwargs["init_batches"] = getattr(args, "init_batches", 1)
     if name == "sign_activation" and getattr(args, "act_ste", None) is not None:

@@ -7,7 +7,10 @@ Seed 002, §3 (w_r real-valued, w_b quantized, α_t the learning rate):
 
 * BinaryConnect (BC), eq. 7: w_r ← w_r − α_t·∇f(Q(w_r)). This is ordinary training with
   the quantizer in the forward pass and the identity STE: :class:`BinaryConnectRegime`
-  (identical to the standard step; the name documents the intent).
+  (identical to the standard step; the name documents the intent). ``--regime bc`` gives
+  a quantizer whose default STE is another one (``binary_connect``'s ``clipped``, which
+  freezes a latent weight past |w| > 1) the identity STE, unless ``--ste`` is given
+  (:func:`tinyquant.quant.config.weight_quantizer_factory`); UniQ keeps its own STE.
 * Deterministic rounding (R), eq. 4: w_b ← Qd(w_b − α_t·∇f(w_b)). Weights are *stored*
   quantized; no quantizer in the forward pass; after each update they are rounded onto ΔZ.
   Once α_t·|∇f| < Δ/2 every update is rounded away and training stalls.

@@ -12,7 +12,8 @@ Deterministic rounding, seed 002 eq. 3::
 We implement ``Qd(w) = Δ · round_half_even(w/Δ)`` (``Δ * np.round(w / Δ)``). The two agree
 everywhere except at exact ties w/Δ ∈ Z + 1/2, where eq. 3 rounds away from zero and we round
 to the even multiple (so that ties are not biased in one direction). Ties have probability
-zero under any continuous law, and the choice is pinned by a test.
+zero under any continuous law, and the choice is pinned by a test. ``ties="away"`` gives the
+printed rule (``deterministic_round(x, Δ, ties="away")``, ``DeterministicRounding(ties="away")``).
 
 Stochastic rounding, seed 002 eq. 5::
 
@@ -35,7 +36,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["deterministic_round", "stochastic_round"]
+__all__ = ["deterministic_round", "stochastic_round", "TIES"]
 
 # quotients within this many ulps of an integer count as lying on the grid
 _SNAP_ULPS = 4.0
@@ -73,16 +74,27 @@ def _like_input(out: np.ndarray, x):
     return out[()] if np.ndim(x) == 0 else out
 
 
-def deterministic_round(x, delta):
+TIES = ("even", "away")
+
+
+def check_ties(ties, where: str) -> str:
+    if ties not in TIES:
+        raise ValueError(f"{where}: ties must be one of {', '.join(TIES)}, got {ties!r}")
+    return ties
+
+
+def deterministic_round(x, delta, ties: str = "even"):
     """Qd(x) = Δ · round_half_even(x / Δ): the nearest multiple of Δ (seed 002, eq. 3).
 
     Ties (x/Δ exactly halfway between two integers) go to the even multiple, unlike eq. 3's
     ``sign(x)·Δ·⌊|x|/Δ + 1/2⌋`` which rounds ties away from zero; elsewhere the two agree.
+    ``ties="away"`` computes eq. 3 as printed.
 
     Parameters
     ----------
     x : array_like of real numbers (finite)
     delta : float > 0, the grid spacing Δ
+    ties : "even" (default) or "away" (eq. 3 as printed)
 
     Returns
     -------
@@ -90,7 +102,12 @@ def deterministic_round(x, delta):
     """
     delta = _check_delta(delta, "deterministic_round")
     arr = _check_x(x, "deterministic_round")
-    out = (delta * np.round(_grid_quotient(arr, delta))).astype(arr.dtype, copy=False)
+    q = _grid_quotient(arr, delta)
+    if check_ties(ties, "deterministic_round") == "away":
+        k = np.sign(q) * np.floor(np.abs(q) + 0.5)                 # eq. 3 as printed
+    else:
+        k = np.round(q)                                             # half to even
+    out = (delta * k).astype(arr.dtype, copy=False)
     return _like_input(out, x)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from ..autograd import Function
 from .base import Quantizer, check_bits, check_tensor
 from .binary import filter_mean_abs, sign
+from .registry import MAX_BITS, register_quantizer
 
 
 class SignActivationFunction(Function):
@@ -50,6 +51,10 @@ class SignActivationFunction(Function):
         return k * dx + s * np.mean(grad * s, axis=axes, keepdims=x.ndim > 1)   # through K
 
 
+@register_quantizer(kind="activation", bits=(1, 1), symmetric=True, idempotent=True,
+                    levels="{−1, +1}, sign(0) = +1 (scaled: {−K_n, +K_n}, K_n = mean|x_n| per sample)",
+                    reference=("BinaryNet (Courbariaux et al. 2016); XNOR-Net §3.2", "seed 004, eq. 1"),
+                    formula="x_b = sign(x) (scaled: K_n·sign(x))")
 class SignActivation(Quantizer):
     """Sign activations (BinaryNet / XNOR-Net ``BinActive``): 1 bit, sign(0) = +1.
 
@@ -62,7 +67,7 @@ class SignActivation(Quantizer):
 
     def __init__(self, bits: int = 1, ste="clipped", scaled: bool = False):
         super().__init__(ste)
-        if check_bits(self.name, bits) != 1:
+        if check_bits(self.name, bits, 1, MAX_BITS) != 1:
             raise ValueError(f"{self.name}: bits must be 1 (a sign has two levels), got {bits}")
         self.scaled = bool(scaled)
 

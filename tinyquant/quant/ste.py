@@ -12,8 +12,8 @@ F(−∞) = −1 … F(+∞) = +1 where it saturates) with its soft forward ``F(
 docstring. ``kinks`` lists the points where F' jumps (tests compare F' with a numerical
 derivative of F away from them).
 
-The staircase rule (one STE for every quantizer)
-------------------------------------------------
+The staircase rule (one STE carried from sign to any staircase)
+---------------------------------------------------------------
 A staircase with thresholds t_k and step heights h_k is Q(x) = c + Σ_k h_k·H(x − t_k)
 (H the Heaviside step). Since sign(x) = −1 + 2·H(x) is one step of height 2, each step of
 a staircase is (h_k/2)·sign(x − t_k) + const, and its surrogate is the sign surrogate
@@ -28,6 +28,19 @@ F'(x). For the uniform staircase of step Δ with the ``clipped`` kernel and s = 
 windows tile the range exactly and Q̃' = 1 on [−α, α]: UniQ's own STE (seed 003, §4.1).
 :func:`staircase_derivative` computes the rule; both facts are tested.
 
+Where each quantizer applies it (exactly):
+
+* ``binary_connect``, ``stochastic_binary``, ``sign_activation``: the rule for sign itself, F'(w);
+  ``xnor``: α·F'(w) (one step of height 2α at 0, width 1) plus the exact path through α.
+* ``uniq``, ``uniq_activation`` with an ``ste``: the rule over their N − 1 thresholds, width Δ/2
+  (``ste=None``, their default, is the paper's 1[inside the clipping range]).
+* ``twn``, ``ttq``, ``truncated_gaussian_ternary``: by default the sign kernel F'(w) centred at
+  0, as their papers do (TTQ also multiplies by W_p, 1, W_n, its eq. 8), which is *not* the
+  staircase rule: with a peaked kernel the surrogate is largest at w = 0, where the output is 0.
+  ``staircase=True`` applies the rule to the ternary staircase, steps at ±Δ of width Δ
+  (:func:`tinyquant.quant.ternary.ternary_staircase`).
+* ``lsq``, ``dorefa``, the rounding quantizers: no STE choice (their papers' identity in range).
+
 Scheduled parameters (AB-STE's f, EDE's t and k, ReSTE's o) are plain attributes; the
 schedules that move them with training progress are all in :mod:`tinyquant.quant.schedules`.
 """
@@ -38,6 +51,8 @@ import math
 import numbers
 
 import numpy as np
+
+from .registry import STES, register_ste
 
 __all__ = [
     "STE", "STES", "get_ste", "list_stes", "ste_table", "staircase_derivative",
@@ -112,6 +127,8 @@ class STE:
 # ------------------------------------------------------------------ the STEs
 
 
+@register_ste(formula="F(x) = x, F'(x) = 1",
+              reference="Bengio, Léonard, Courville 2013; seed 000")
 class Identity(STE):
     """F(x) = x, F'(x) = 1: the plain straight-through estimator.
 
@@ -128,6 +145,8 @@ class Identity(STE):
         return np.ones_like(np.asarray(x, dtype=float))
 
 
+@register_ste(formula="F(x) = clip(x, −c, c), F'(x) = 1[|x| ≤ c], c = 1",
+              reference="seed 001, eq. 13; seed 004, eq. 2")
 class Clipped(STE):
     """F(x) = clip(x, −c, c), F'(x) = 1[|x| ≤ c]  (``inclusive=False``: 1[|x| < c]).
 
@@ -151,6 +170,8 @@ class Clipped(STE):
         return inside.astype(float)
 
 
+@register_ste(formula="F(x) = clip(x, −c, c) + a·(x − clip(x, −c, c)), F'(x) = 1 on |x| ≤ c, a outside (c = 1, a = 0.1)",
+              reference="seed 000")
 class Leaky(STE):
     """F(x) = clip(x, −c, c) + a·(x − clip(x, −c, c)); F'(x) = 1 on |x| ≤ c, a outside.
 
@@ -174,6 +195,8 @@ class Leaky(STE):
         return np.where(np.abs(x) <= self.c, 1.0, self.slope)
 
 
+@register_ste(formula="F(x) = 2x − x·|x| on |x| ≤ 1, sign(x) outside; F'(x) = 2 − 2|x| on |x| ≤ 1, 0 outside",
+              reference="Bi-Real Net (Liu et al., ECCV 2018), eq. 4; seed 000")
 class Polynomial(STE):
     """Bi-Real Net's ApproxSign: F(x) = 2x − x·|x| on |x| ≤ 1, sign(x) outside.
 
@@ -202,6 +225,8 @@ def sech2(y):
     return 4 * e / (1 + e) ** 2
 
 
+@register_ste(formula="F(x) = tanh(k·x), F'(x) = k·sech²(k·x), k = 1",
+              reference="seed 000")
 class Tanh(STE):
     """F(x) = tanh(k·x), F'(x) = k·sech²(k·x), k = 1.
 
@@ -219,6 +244,8 @@ class Tanh(STE):
         return self.k * sech2(self.k * np.asarray(x, dtype=float))
 
 
+@register_ste(formula="F(x) = 2·σ(k·x) − 1, F'(x) = 2k·σ(kx)·(1 − σ(kx)), k = 4",
+              reference="seed 000")
 class Sigmoid(STE):
     """F(x) = 2·σ(k·x) − 1, F'(x) = 2k·σ(kx)·(1 − σ(kx)), k = 4.
 
@@ -242,6 +269,8 @@ class Sigmoid(STE):
         return 2 * self.k * s * (1 - s)
 
 
+@register_ste(formula="F(x) = (2/π)·arctan(k·x), F'(x) = (2k/π)/(1 + (k·x)²), k = π/2",
+              reference="seed 000")
 class Arctan(STE):
     """F(x) = (2/π)·arctan(k·x), F'(x) = (2k/π) / (1 + (k·x)²), k = π/2 (so F'(0) = 1).
 
@@ -259,6 +288,8 @@ class Arctan(STE):
         return 2 * self.k / math.pi / (1 + (self.k * np.asarray(x, dtype=float)) ** 2)
 
 
+@register_ste(formula="F(x) = 2σ(βx)·(1 + βx·(1 − σ(βx))) − 1, F'(x) = β·(2 − βx·tanh(βx/2))/(1 + cosh(βx)), β = 5",
+              reference="BNN+ (Darabi et al. 2018), eqs. 5–6")
 class Swish(STE):
     """BNN+'s SignSwish: F(x) = 2σ(βx)·(1 + βx·(1 − σ(βx))) − 1, β = 5;
 
@@ -283,6 +314,8 @@ class Swish(STE):
         return self.beta * (2 - bx * np.tanh(bx / 2)) / (1 + np.cosh(bx))
 
 
+@register_ste(formula="F(x) = k·tanh(t·x), F'(x) = k·t·(1 − tanh²(t·x)); t = 0.1 → 10, k = max(1/t, 1)",
+              reference="IR-Net (Qin et al., CVPR 2020), eq. 13")
 class EDE(STE):
     """IR-Net's error decay estimator: F(x) = k·tanh(t·x), F'(x) = k·t·(1 − tanh²(t·x)).
 
@@ -303,6 +336,8 @@ class EDE(STE):
         return self.k * self.t * (1 - np.tanh(self.t * np.asarray(x, dtype=float)) ** 2)
 
 
+@register_ste(formula="F(x) = sign(x)·|x|^(1/o) (chord x·a^(1/o − 1) on |x| ≤ a, constant beyond m), F'(x) = (1/o)·|x|^(1/o − 1) on a < |x| ≤ m, a^(1/o − 1) on |x| ≤ a, 0 beyond m; o = 1 → 3, a = 0.1, m = 1.5",
+              reference="ReSTE (Wu et al., ICCV 2023)")
 class ReSTE(STE):
     """Rectified STE (Wu et al., ICCV 2023): F(x) = sign(x)·|x|^(1/o), power o scheduled 1 → 3.
 
@@ -340,6 +375,8 @@ class ReSTE(STE):
         return np.where(ax <= a, a ** (e - 1), np.where(ax <= self.threshold, middle, 0.0))
 
 
+@register_ste(formula="F(x) = (1 − f)·x + f·tanh(k·x), F'(x) = (1 − f) + f·k·sech²(k·x); k = 10, f = 0.2 → 0.8",
+              reference="seed 004, eqs. 3–4")
 class ABTanh(STE):
     """AB-Tanh-STE: F(x) = (1 − f)·x + f·tanh(k·x), F'(x) = (1 − f) + f·k·sech²(k·x).
 
@@ -363,6 +400,8 @@ class ABTanh(STE):
         return (1 - self.f) + self.f * self.k * sech2(self.k * x)
 
 
+@register_ste(formula="F(x) = ((1 − f)/2)·x + (f/arctan(2k))·arctan(k·x), F'(x) = (1 − f)/2 + f·k/(arctan(2k)·(1 + (k·x)²)); k = 10, f = 0.2 → 0.8",
+              reference="seed 004, eqs. 5–6")
 class ABArctan(STE):
     """AB-ArcTan-STE: F(x) = ((1 − f)/2)·x + (f/arctan(2k))·arctan(k·x),
 
@@ -385,6 +424,8 @@ class ABArctan(STE):
         return (1 - self.f) / 2 + self.f * self.k / (math.atan(2 * self.k) * (1 + (self.k * x) ** 2))
 
 
+@register_ste(formula="F(x) = (4/π)·Σ_{i<n} sin((2i+1)·ω·x)/(2i+1), F'(x) = (4ω/π)·Σ_{i<n} cos((2i+1)·ω·x) on |x| ≤ 1 (0 beyond); ω = 0.1, n = 10",
+              reference="FDA (Xu et al., NeurIPS 2021)")
 class Fourier(STE):
     """FDA's Fourier-series surrogate (Xu et al., NeurIPS 2021):
 
@@ -424,12 +465,7 @@ class Fourier(STE):
 
 
 # ------------------------------------------------------------------ registry
-
-STES: dict[str, type[STE]] = {
-    cls.name: cls
-    for cls in (Identity, Clipped, Leaky, Polynomial, Tanh, Sigmoid, Arctan, Swish, EDE, ReSTE,
-                ABTanh, ABArctan, Fourier)
-}
+# STES (from tinyquant.quant.registry) holds every class above, filled by @register_ste.
 
 
 def get_ste(ste, **params) -> STE:
@@ -450,20 +486,21 @@ def get_ste(ste, **params) -> STE:
     return STES[key](**params)
 
 
-def _first_paragraph(doc: str | None) -> str:
-    return " ".join(line.strip() for line in (doc or "").strip().split("\n\n")[0].splitlines())
-
-
 def list_stes() -> list[dict]:
-    """One row per registered STE: name, class, parameters with defaults, its formula."""
-    return [{"name": n, "class": c.__name__, "params": dict(c.defaults),
-             "formula": _first_paragraph(c.__doc__)} for n, c in STES.items()]
+    """One row per registered STE: name, class, parameters with defaults, its declared
+    formula (F and F') and reference."""
+    return [{"name": n, "class": c.__name__, "params": dict(c.defaults), "formula": c.facts.formula,
+             "reference": c.facts.reference} for n, c in STES.items()]
 
 
 def ste_table() -> str:
-    """The registry as a readable table (``print(ste_table())``)."""
-    rows = [f"{r['name']:<11} {str(r['params']):<48} {r['formula']}" for r in list_stes()]
-    return "\n".join([f"{'name':<11} {'parameters (defaults)':<48} soft forward F and F'"] + rows)
+    """The registry as a readable table (``print(ste_table())``): one STE per block, its
+    parameters, its whole formula and its source (nothing cut)."""
+    blocks = []
+    for r in list_stes():
+        params = ", ".join(f"{k}={v!r}" for k, v in r["params"].items()) or "none"
+        blocks.append(f"{r['name']}  ({params})\n    {r['formula']}\n    source: {r['reference']}")
+    return "\n".join(blocks)
 
 
 def staircase_derivative(ste: STE, x, thresholds, heights, width=1.0) -> np.ndarray:

@@ -38,16 +38,27 @@ from ..rng import as_generator
 from . import functional as F
 from .base import Quantizer, check_bits, check_positive, check_tensor, scalar_parameter
 from .functional import optimal_unit_step  # noqa: F401 - re-exported (seed 003, eqs. 7–10)
-from .rounding import deterministic_round, stochastic_round
+from .registry import MAX_BITS, register_quantizer
+from .rounding import check_ties, deterministic_round, stochastic_round
 from .ste import staircase_derivative
 
 
 STEP_INITS = ("optimal", "lsq")
 
+#: the smallest initial step: an all-zero first input (a zero-initialized layer, a dead ReLU)
+#: would give Δ = 0 and then 0/0 = NaN in every forward; with the floor it quantizes to 0
+STEP_FLOOR = 1e-8
+
+
+def floored_step(step):
+    """An initial step (a scalar, or one per channel), at least :data:`STEP_FLOOR` (no NaN
+    from an all-zero input)."""
+    return np.maximum(np.asarray(step, dtype=np.float64), STEP_FLOOR)
+
 
 def check_step_init(owner: str, step_init):
     """``step_init``: "optimal" (eqs. 9–10), "lsq" (LSQ's 2·E|x|/√Q_P) or a fixed positive step
-    (seed 003, §5.3 and Table 5 compare 0.1, 0.2, LSQ's and the optimal initialization).
+    (seed 003, §5.2 and Table 5 compare 0.1, 0.2, LSQ's and the optimal initialization).
     Returns the name, or the step as a float."""
     if isinstance(step_init, str):
         if step_init in STEP_INITS:
@@ -65,8 +76,8 @@ def check_step_init(owner: str, step_init):
 
 
 def lsq_unit_step(x, qp: int) -> float:
-    """LSQ's step initialization 2·E|x|/√Q_P (seed 003, §5.3: Q_P = 2^b − 1 for activations,
-    2^(b−1) − 1 for weights)."""
+    """LSQ's step initialization 2·E|x|/√Q_P (LSQ, Esser et al. 2020, §2.1; seed 003, §5.2:
+    Q_P = 2^b − 1 for activations, 2^(b−1) − 1 for weights)."""
     return float(F.lsq_init_step(mean_abs(x), qp))
 
 
@@ -120,14 +131,22 @@ def mean_abs(x, axis=None):
     return np.mean(np.abs(x), axis=axis, dtype=np.float64)
 
 
-def symmetric_levels(owner: str, bits=None, levels=None) -> int:
-    """N for a symmetric quantizer: 2^bits, or ``levels`` which must be even and >= 2."""
+def std(x, axis=None):
+    """The standard deviation in float64 (over ``axis``): x² overflows float32 past |x| ≈ 1.8e19."""
+    return np.std(x, axis=axis, dtype=np.float64)
+
+
+def symmetric_levels(owner: str, bits=None, levels=None, bounds=(1, MAX_BITS)) -> int:
+    """N for a symmetric quantizer: 2^bits (``bounds`` on bits), or ``levels`` which must be
+    even, >= 2 and <= 2^(the largest bit width)."""
     if (bits is None) == (levels is None):
         raise TypeError(f"{owner}: give exactly one of bits or levels, got bits={bits!r}, levels={levels!r}")
     if bits is not None:
-        return 2 ** check_bits(owner, bits)
+        return 2 ** check_bits(owner, bits, *bounds)
     if isinstance(levels, bool) or not isinstance(levels, numbers.Integral):
         raise TypeError(f"{owner}: levels must be an integer, got {levels!r}")
+    if levels > 2 ** bounds[1]:
+        raise ValueError(f"{owner}: levels must be <= 2^{bounds[1]} = {2 ** bounds[1]}, got {levels}")
     if levels < 2 or levels % 2:
         raise ValueError(
             f"{owner}: levels must be an even integer >= 2, got {levels}: seed 003's symmetric "
@@ -147,16 +166,19 @@ class UniQWeightFunction(Function):
                                  thresholds (j + 1/2)Δ − α, heights Δ, width Δ/2)
       ∂Q_w/∂Δ = −x/Δ + ⌊x/Δ − 1/2⌉ + 1/2   if |x| < α        (eq. 6, N even)
               = sign(x)·(N − 1)/2            otherwise
-    Eq. 6 prints "sign(x)α" for the clipped branch; there Q_w = ±α = ±Δ(N − 1)/2, so the
-    derivative is sign(x)·α/Δ = sign(x)(N − 1)/2 (dimensionless, as it must be). Inside, we
-    compute the same value as ⌊u⌉ − (N − 1)/2 − x/Δ with u = (x + α)/Δ.
+    What eq. 6 prints for the clipped branch is "sign(x)α"; there Q_w = ±α = ±Δ(N − 1)/2, so
+    the derivative is sign(x)·α/Δ = sign(x)(N − 1)/2 (dimensionless, as it must be: the
+    printed sign(x)α has the units of x and scales the step's gradient by Δ). We compute the
+    derivative; ``eq6="printed"`` computes sign(x)·α, for a reader reproducing the paper's
+    formula literally (the finite-difference tests show it is not the derivative). Inside, we
+    compute eq. 6's value as ⌊u⌉ − (N − 1)/2 − x/Δ with u = (x + α)/Δ.
     """
 
     @staticmethod
-    def forward(ctx, x, step, levels=2, ste=None):
+    def forward(ctx, x, step, levels=2, ste=None, eq6="derived"):
         r = F.weight_index(x, step, levels)                              # ⌊clip_N(·)⌉
         ctx.save_for_backward(x, step, r)
-        ctx.levels, ctx.ste = levels, ste
+        ctx.levels, ctx.ste, ctx.eq6 = levels, ste, eq6
         return F.weight_level(r, step, levels).astype(x.dtype)          # eq. 3
 
     @staticmethod
@@ -170,17 +192,24 @@ class UniQWeightFunction(Function):
         else:
             thresholds = (np.arange(n1) + 0.5) * step - alpha
             dx = grad * staircase_derivative(ctx.ste, x, thresholds, np.full(n1, step), step / 2)
-        dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * n1 / 2)   # eq. 6
+        clipped = alpha if ctx.eq6 == "printed" else n1 / 2              # sign(x)·α vs sign(x)·α/Δ
+        dq_dstep = np.where(inside, r - n1 / 2 - x / step, np.sign(x) * clipped)   # eq. 6
         return dx, grad * dq_dstep          # summed to the step's shape (per layer or channel)
 
 
+@register_quantizer(kind="weight", bits=(1, MAX_BITS), symmetric=True, idempotent=True, parameters=("step",),
+                    levels="±Δ/2, ±3Δ/2, …, ±Δ(N − 1)/2 (N = 2^bits, or an even levels)",
+                    reference=("seed 003", "eqs. 3–4, 6, 9"),
+                    formula="Q_w(x) = ⌊clip_N((x + α)/Δ)⌉·Δ − α, α = Δ(N − 1)/2")
 class UniQ(Quantizer):
     """UniQ's symmetric uniform weight quantizer with a learnable step Δ (seed 003, §4).
 
     N = 2^bits levels (or an even ``levels``); Δ initialized on the first training forward
     to Δᵤ(N)·std(w) (eq. 9), or by ``step_init`` to LSQ's heuristic or a fixed value (Table 5).
     ``ste=None`` is the paper's STE; a registry name applies the staircase rule
-    (``"clipped"`` reproduces the paper's STE exactly). ``granularity="channel"`` (with
+    (``"clipped"`` reproduces the paper's STE exactly). ``eq6="printed"`` uses eq. 6's clipped
+    branch as printed, sign(x)·α, instead of its derivative sign(x)·(N − 1)/2
+    (:class:`UniQWeightFunction`). ``granularity="channel"`` (with
     ``channels`` = weight.shape[0]) learns one Δ per output channel, initialized from that
     channel's weights alone: the kernel-wise quantization of seed 003 §5.1.
     """
@@ -188,11 +217,15 @@ class UniQ(Quantizer):
     name = "uniq"
 
     def __init__(self, bits: int | None = 2, levels: int | None = None, ste=None,
-                 step_init="optimal", granularity: str = "layer", channels: int | None = None):
+                 step_init="optimal", eq6: str = "derived", granularity: str = "layer",
+                 channels: int | None = None):
         super().__init__(ste)
+        if eq6 not in ("derived", "printed"):
+            raise ValueError(f"{self.name}: eq6 must be 'derived' or 'printed', got {eq6!r}")
+        self.eq6 = eq6
         if levels is not None:
             bits = None
-        self.num_levels = symmetric_levels(self.name, bits, levels)
+        self.num_levels = symmetric_levels(self.name, bits, levels, self.facts.bits)
         self.step_init = check_step_init(self.name, step_init)
         if self.step_init == "lsq" and self.num_levels < 4:
             raise ValueError(f"{self.name}: step_init 'lsq' needs >= 2 bits (Q_P = 2^(b-1) - 1 "
@@ -201,19 +234,20 @@ class UniQ(Quantizer):
 
     def initialize(self, w):
         if self.step_init == "optimal":                             # eq. 9, per layer or channel
-            step = optimal_unit_step(self.num_levels, "weight") * channel_statistic(np.std, w, self.step)
+            step = optimal_unit_step(self.num_levels, "weight") * channel_statistic(std, w, self.step)
         elif self.step_init == "lsq":                               # Q_P = 2^(b−1) − 1
             step = F.lsq_init_step(channel_statistic(mean_abs, w, self.step), self.num_levels // 2 - 1)
         else:
             step = self.step_init                                   # a fixed value (Table 5)
-        self.step.data[...] = step
+        self.step.data[...] = floored_step(step)
 
     def forward(self, w):
         check_tensor(self.name, w)
         check_channels(self.name, self.step, w)
         self.maybe_initialize(w.data)
         step = self.step if self.step.dtype == w.dtype else self.step.astype(w.dtype)
-        return UniQWeightFunction.apply(w, per_channel(self.name, step, w), levels=self.num_levels, ste=self.ste)
+        return UniQWeightFunction.apply(w, per_channel(self.name, step, w), levels=self.num_levels, ste=self.ste,
+                                        eq6=self.eq6)
 
     def scale(self, w):                                              # α, the largest level
         return per_channel(self.name, self.step.data, np.asarray(w)) * (self.num_levels - 1) / 2
@@ -257,6 +291,9 @@ class UniQActivationFunction(Function):
         return dx, np.sum(grad * dq_dstep)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    parameters=("step",), levels="0, Δ, …, (N − 1)Δ (N = 2^bits)",
+                    reference=("seed 003", "eqs. 5, 10"), formula="Q_a(x) = ⌊clip_N(x/Δ)⌉·Δ")
 class UniQActivation(Quantizer):
     """UniQ's activation quantizer (eq. 5): N = 2^bits levels 0, Δ, …, (N − 1)Δ.
 
@@ -269,7 +306,7 @@ class UniQActivation(Quantizer):
 
     def __init__(self, bits: int = 2, ste=None, init_batches: int = 1, step_init="optimal"):
         super().__init__(ste)
-        self.num_levels = 2 ** check_bits(self.name, bits)
+        self.num_levels = 2 ** check_bits(self.name, bits, *self.facts.bits)
         if isinstance(init_batches, bool) or not isinstance(init_batches, numbers.Integral) or init_batches < 1:
             raise ValueError(f"{self.name}: init_batches (batches that estimate the step, seed 003 uses "
                              f"100-1000) must be an integer >= 1, got {init_batches!r}")
@@ -283,9 +320,10 @@ class UniQActivation(Quantizer):
         if self.training and int(self.seen_batches) < self.init_batches:
             if self.step_init == "optimal":
                 self.sigma[...] = max(float(self.sigma), math.sqrt(2 * np.mean(np.square(x, dtype=np.float64))))
-                self.step.data[...] = optimal_unit_step(self.num_levels, "activation") * self.sigma  # eq. 10
+                self.step.data[...] = floored_step(
+                    optimal_unit_step(self.num_levels, "activation") * self.sigma)           # eq. 10
             elif self.step_init == "lsq":   # 2·E|x|/√Q_P, Q_P = 2^b − 1; the max over batches
-                step = lsq_unit_step(x, self.num_levels - 1)
+                step = floored_step(lsq_unit_step(x, self.num_levels - 1))
                 self.step.data[...] = step if int(self.seen_batches) == 0 else max(float(self.step.data), step)
             else:
                 self.step.data[...] = self.step_init
@@ -333,11 +371,19 @@ class LSQFunction(Function):
         return grad * inside, ctx.grad_scale * grad * dq_ds      # summed to the step's shape
 
 
+@register_quantizer(kind="weight", bits=(2, MAX_BITS), symmetric=False, idempotent=True, parameters=("s",),
+                    levels="−Q_n·s, …, Q_p·s, Q_n = 2^(b−1), Q_p = 2^(b−1) − 1",
+                    reference=("LSQ (Esser et al., ICLR 2020)", "eqs. 1–3, §2.2"),
+                    formula="Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s")
 class LSQ(Quantizer):
-    """LSQ: learned step size s; ``signed=True`` (weights) is semi-symmetric, levels
-    −Q_n·s … Q_p·s with Q_n = 2^(b−1), Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0);
-    ``signed=False`` (activations) has levels 0 … (2^b − 1)·s. s initialized to 2·E|x|/√Q_p.
-    N in the gradient scale 1/√(N·Q_p) is the number of weights, or of features per sample.
+    """Learned Step Size Quantization (Esser, McKinstry, Bablani, Appuswamy, Modha, ICLR 2020;
+    seed 003 [11], §5.2 and Table 5): Q(x) = ⌊clip(x/s, −Q_n, Q_p)⌉·s (LSQ eqs. 1–2) with a
+    learned step s whose gradient is LSQ eq. 3 (:class:`LSQFunction`).
+
+    ``signed=True`` (weights) is semi-symmetric, levels −Q_n·s … Q_p·s with Q_n = 2^(b−1),
+    Q_p = 2^(b−1) − 1 (needs bits >= 2: at 1 bit Q_p = 0); ``signed=False`` (activations) has
+    levels 0 … (2^b − 1)·s. s is initialized to 2·E|x|/√Q_p (LSQ §2.1). The step's gradient
+    is scaled by g = 1/√(N·Q_p) (LSQ §2.2), N the number of weights, or of features per sample.
     ``granularity="channel"`` (weights, with ``channels`` = weight.shape[0]): one s per output
     channel (seed 003 §5.1), initialized from that channel alone; N is then the number of
     weights of one channel, the weights that share the step.
@@ -349,7 +395,8 @@ class LSQ(Quantizer):
                  channels: int | None = None):
         super().__init__(None)
         self.signed = bool(signed)
-        bits = check_bits(self.name if signed else "lsq_activation", bits, 2 if signed else 1)
+        facts = LSQ.facts if self.signed else LSQActivation.facts
+        bits = check_bits(facts.name, bits, *facts.bits)
         self.qn, self.qp = F.lsq_bounds(bits, self.signed)
         self.num_levels = self.qn + self.qp + 1
         if granularity != "layer" and not self.signed:
@@ -358,7 +405,7 @@ class LSQ(Quantizer):
         self.s = step_parameter(self.name, granularity, channels)
 
     def initialize(self, x):
-        self.s.data[...] = F.lsq_init_step(channel_statistic(mean_abs, x, self.s), self.qp)
+        self.s.data[...] = floored_step(F.lsq_init_step(channel_statistic(mean_abs, x, self.s), self.qp))
 
     def forward(self, x):
         check_tensor(self.name, x)
@@ -378,7 +425,14 @@ class LSQ(Quantizer):
         return F.lsq_index(x, per_channel(self.name, self.s.data, x), self.qn, self.qp).astype(np.int64)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    parameters=("s",), levels="0, s, …, (2^b − 1)·s",
+                    reference=("LSQ (Esser et al., ICLR 2020)", "eqs. 1–3, §2.2"),
+                    formula="Q(x) = ⌊clip(x/s, 0, 2^b − 1)⌉·s")
 class LSQActivation(LSQ):
+    """LSQ for activations: ``LSQ(bits, signed=False)``, levels 0 … (2^b − 1)·s; N in the
+    gradient scale 1/√(N·Q_p) is the number of features per sample (LSQ §2.2)."""
+
     name = "lsq_activation"
 
     def __init__(self, bits: int = 2):
@@ -401,6 +455,10 @@ class QuantizeK(Function):
         return grad
 
 
+@register_quantizer(kind="weight", bits=(1, MAX_BITS), symmetric=True, idempotent=False,
+                    levels="2j/(2^k − 1) − 1, j = 0 … 2^k − 1, in [−1, 1]",
+                    reference=("seed 003", "eq. 2 (DoReFa-Net, Zhou et al. 2016)"),
+                    formula="w_q = 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1")
 class DoReFa(Quantizer):
     """DoReFa-Net weights (seed 003, eq. 2): 2·quantize_k(tanh(w)/(2·max|tanh(w)|) + 1/2) − 1.
 
@@ -413,13 +471,14 @@ class DoReFa(Quantizer):
 
     def __init__(self, bits: int = 2):
         super().__init__(None)
-        self.bits = check_bits(self.name, bits)
+        self.bits = check_bits(self.name, bits, *self.facts.bits)
         self.num_levels = 2**self.bits
 
     def forward(self, w):
         check_tensor(self.name, w)
         t = w.tanh()
-        x = t / (t.abs().max() * 2) + 0.5
+        # max|tanh(w)| floored: an all-zero w gives 0/0 = NaN otherwise (then every w_q = 0)
+        x = t / (t.abs().max().clip(STEP_FLOOR, None) * 2) + 0.5
         return QuantizeK.apply(x, bits=self.bits) * 2 - 1
 
     def scale(self, w):
@@ -429,6 +488,10 @@ class DoReFa(Quantizer):
         return np.round((self.quantize(w) + 1) / 2 * (2**self.bits - 1)).astype(np.int64)
 
 
+@register_quantizer(kind="activation", bits=(1, MAX_BITS), symmetric=False, idempotent=True,
+                    levels="j/(2^k − 1), j = 0 … 2^k − 1, in [0, 1]",
+                    reference=("DoReFa-Net (Zhou et al. 2016)", "quantize_k of seed 003, eq. 2, on clip(x, 0, 1)"),
+                    formula="x_q = quantize_k(clip(x, 0, 1)), quantize_k(x) = ⌊x·(2^k − 1)⌉/(2^k − 1)")
 class DoReFaActivation(Quantizer):
     """DoReFa-Net activations: quantize_k(clip(x, 0, 1)); gradient 1 on 0 < x < 1."""
 
@@ -436,7 +499,7 @@ class DoReFaActivation(Quantizer):
 
     def __init__(self, bits: int = 2):
         super().__init__(None)
-        self.bits = check_bits(self.name, bits)
+        self.bits = check_bits(self.name, bits, *self.facts.bits)
         self.num_levels = 2**self.bits
 
     def forward(self, x):
@@ -457,9 +520,9 @@ class RoundingFunction(Function):
     """Qd(w) or Qs(w) on the grid ΔZ (seed 002, eqs. 3, 5); backward: identity (eq. 7)."""
 
     @staticmethod
-    def forward(ctx, w, delta=1.0, rng=None):
+    def forward(ctx, w, delta=1.0, rng=None, ties="even"):
         if rng is None:
-            return deterministic_round(w, delta)
+            return deterministic_round(w, delta, ties)
         return stochastic_round(w, delta, rng)
 
     @staticmethod
@@ -467,38 +530,46 @@ class RoundingFunction(Function):
         return grad
 
 
+@register_quantizer(kind="weight", bounded=False, symmetric=True, idempotent=True, levels="ΔZ (unbounded grid)",
+                    reference=("seed 002", "eq. 3"), formula="Qd(w) = Δ·⌊w/Δ⌉ (ties to even)")
 class DeterministicRounding(Quantizer):
-    """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉ (ties to even, see :mod:`tinyquant.quant.rounding`)."""
+    """Seed 002's Qd on ΔZ: Δ·⌊w/Δ⌉, ties to even; ``ties="away"`` is eq. 3 as printed
+    (ties away from zero; see :mod:`tinyquant.quant.rounding`)."""
 
     name = "deterministic_round"
 
-    def __init__(self, delta: float = 0.1):
+    def __init__(self, delta: float = 0.1, ties: str = "even"):
         super().__init__(None)
         self.delta = check_positive(self.name, "delta", delta)
+        self.ties = check_ties(ties, self.name)
 
     def forward(self, w):
         check_tensor(self.name, w)
-        return RoundingFunction.apply(w, delta=self.delta)
+        return RoundingFunction.apply(w, delta=self.delta, ties=self.ties)
 
     def scale(self, w):
         return np.asarray(np.inf)  # an unbounded grid: weight clipping does nothing
 
     def codes(self, w):
-        return np.round(np.asarray(w) / self.delta).astype(np.int64)
+        return np.round(deterministic_round(np.asarray(w), self.delta, self.ties) / self.delta).astype(np.int64)
 
 
+@register_quantizer(kind="weight", bounded=False, symmetric=False, idempotent=True, stochastic=True,
+                    levels="ΔZ (unbounded grid)", reference=("seed 002", "eq. 5"),
+                    formula="Qs(w) = Δ·(⌊w/Δ⌋ + 1[p < w/Δ − ⌊w/Δ⌋]), p ~ U[0, 1) (training)")
 class StochasticRounding(DeterministicRounding):
     """Seed 002's Qs on ΔZ in training mode (unbiased; ``rng`` a Generator or seed); Qd in eval."""
 
     name = "stochastic_round"
 
-    def __init__(self, delta: float = 0.1, rng=None):
-        super().__init__(delta)
+    def __init__(self, delta: float = 0.1, rng=None, ties: str = "even"):
+        super().__init__(delta, ties)
         self.rng = as_generator(rng)
 
     def forward(self, w):
         check_tensor(self.name, w)
-        return RoundingFunction.apply(w, delta=self.delta, rng=self.rng if self.training else None)
+        return RoundingFunction.apply(w, delta=self.delta, rng=self.rng if self.training else None,
+                                      ties=self.ties)
 
 
 __all__ = ["UniQ", "UniQActivation", "LSQ", "LSQActivation", "DoReFa", "DoReFaActivation",
