@@ -379,12 +379,14 @@ def write_figures(results: dict, out_dir) -> list:
         ax.axvspan(MIN_CELL[0] - DELTA / 4, MIN_CELL[-1] + DELTA / 4, color="tab:green", alpha=0.1, label="minimizing cell {4.5, 5.0}")
         ax.set(xlabel="weight w (dimensionless)", ylabel="loss f(w)", title="toy problem (seed 002, eq. 8)")
         ax.legend(fontsize=8)
+        shared = None   # the histograms share both axes (one grid, fractions in [0, 1]): outer labels only
         for si, sg in enumerate(sigmas):
             toy = toys[sg]
             for r, method in enumerate(("BC", "SR")):
                 row = 2 * si + r
                 for j, a in enumerate(alphas):
-                    axh = fig.add_subplot(gs[row, 1 + j])
+                    axh = fig.add_subplot(gs[row, 1 + j], sharex=shared, sharey=shared)
+                    shared = shared or axh
                     axh.bar(grid, toy[method][j], width=0.4 * DELTA, color=colors[method], label=f"{method} histogram")
                     if method == "SR":
                         axh.plot(grid, toy["pi"][j], "k_", ms=8, mew=2, label="π_α (exact chain)")
@@ -392,7 +394,7 @@ def write_figures(results: dict, out_dir) -> list:
                         axh.set_ylabel(f"σ = {sg:g}\nfraction of iterates", fontsize=8)
                         axh.legend(fontsize=6, loc="upper left")
                     if row == 2 * len(sigmas) - 1:
-                        axh.set_xlabel("w", fontsize=8)
+                        axh.set_xlabel("weight w (dimensionless)", fontsize=8)
                     axh.set_ylim(0, 1)
                     axh.set_title(f"{method}, α = {a:g}, σ = {sg:g}", fontsize=8)
                     axh.tick_params(labelsize=7)
@@ -406,7 +408,7 @@ def write_figures(results: dict, out_dir) -> list:
             for j, a in enumerate(alphas):
                 axs[si, j].bar(grid, toys[sg]["R"][j], width=0.4 * DELTA, color=colors["R"])
                 axs[si, j].set_title(f"R, α = {a:g}, σ = {sg:g}", fontsize=9)
-                axs[si, j].set_xlabel("w", fontsize=8)
+                axs[si, j].set_xlabel("weight w (dimensionless)", fontsize=8)
             axs[si, 0].set_ylabel("fraction of iterates", fontsize=8)
         fig.suptitle("deterministic rounding R (seed 002 eq. 4): stuck at the start w = 4 once α·|g| < Δ/2")
         save(fig, "fig2_rounding_R.png")

@@ -158,10 +158,9 @@ def draw_all_stes(path: Path) -> Path:
         ax.set_title(name, fontsize=10)
         # every curve on scale (swish's F′ peaks at 5), with a common floor
         ax.set_ylim(min(-1.6, 1.1 * F.min()), max(2.2, 1.1 * dF.max(), 1.1 * F.max()))
-        if i % cols == 0:
-            ax.set_ylabel("value (dimensionless)", fontsize=8)
-        if i >= len(names) - cols:
-            ax.set_xlabel("input x", fontsize=8)
+        # own y limits per panel, so every panel carries its labels
+        ax.set_ylabel("F(x), F′(x) (dimensionless)", fontsize=8)
+        ax.set_xlabel("input x", fontsize=8)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=6, loc="upper left")
@@ -189,7 +188,7 @@ def draw_blended(path: Path, k: float = 10.0) -> Path:
         axes[row, 0].legend(fontsize=7, title="blend factor f")
         axes[row, 0].set_ylabel("F(x), soft forward")
         axes[row, 1].set_ylabel("F′(x), surrogate gradient")
-    for ax in axes[-1]:
+    for ax in axes.flat:
         ax.set_xlabel("input x")
     fig.suptitle("Seed 004, Figure 3: blended STEs as f grows (f = 0: the plain STE, f = 1: the sharp surrogate)")
     fig.tight_layout()

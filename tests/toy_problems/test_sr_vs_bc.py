@@ -178,3 +178,32 @@ def test_part_commands_print_their_tables(command, tmp_path, capsys):
 
     assert getattr(sr_vs_bc_commands, command)(["--fast", "--out", str(tmp_path)]) == 0
     assert "| " in capsys.readouterr().out and any(tmp_path.glob("*.png"))
+
+
+def test_every_figure_panel_has_labelled_axes(tmp_path, monkeypatch):
+    # a panel's x axis is labelled if it, or a panel of the same grid column, carries an x label
+    # (shared axes label the outer panels only); likewise y by grid row
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    unlabelled = []
+    original = Figure.savefig
+
+    def checking_savefig(fig, path, *args, **kwargs):
+        axes = [ax for ax in fig.axes if ax.axison]
+        for ax in axes:
+            spec = ax.get_subplotspec()
+            rows, cols = set(spec.rowspan), set(spec.colspan)
+            same_col = [a for a in axes if set(a.get_subplotspec().colspan) & cols]
+            same_row = [a for a in axes if set(a.get_subplotspec().rowspan) & rows]
+            if not any(a.get_xlabel() for a in same_col) or not any(a.get_ylabel() for a in same_row):
+                unlabelled.append(f"{path}: panel {ax.get_title()!r}")
+        return original(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checking_savefig)
+    results = sr_vs_bc.run_experiments(fast=True, sigmas=(2.0,))
+    paths = sr_vs_bc.write_figures(results, tmp_path)
+    assert len(paths) == 5
+    assert not unlabelled, unlabelled
