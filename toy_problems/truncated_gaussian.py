@@ -19,6 +19,7 @@ from scipy import stats
 
 from tinyquant.markdown import table as md_table
 
+from . import truncated_gaussian_formulas as _formulas
 from .truncated_gaussian_formulas import (  # noqa: F401  (re-exported: the formulas' public names)
     CLIP_SIGMAS,
     _lam,
@@ -37,25 +38,8 @@ from .truncated_gaussian_formulas import (  # noqa: F401  (re-exported: the form
     tail_breakdown,
 )
 
-__all__ = [
-    "inverse_mills_ratio",
-    "scaling_factor",
-    "scaling_factor_grad",
-    "clip_threshold",
-    "clipped_scaling_factor",
-    "clipped_scaling_factor_grad",
-    "scaling_factor_naive",
-    "scaling_factor_grad_naive",
-    "scaling_factor_monte_carlo",
-    "centroid_eq4",
-    "reference_inverse_mills_ratio",
-    "tail_breakdown",
-    "first_failure",
-    "run_experiments",
-    "tables",
-    "write_figures",
-    "main",
-]
+# the formulas' public names (re-exported above), then the command's own
+__all__ = [*_formulas.__all__, "run_experiments", "tables", "write_figures", "main"]
 
 
 # ----------------------------------------------------------------------------- the experiments of the command
