@@ -20,7 +20,7 @@ Runs are spread over a process pool (``--jobs``, default 2) and each runs the fe
 target its slip (``-x``, hypothesis seed 0, no shrinking: the ``mutation-gate`` profile of
 ``tests/conftest.py``) in a child forked from a worker that has already imported numpy, scipy,
 hypothesis and pytest -- never tinyquant: each run imports its scratch copy's, and the gate
-checks it did. The 35 slips take 82 s on the loaded two-core machine (2026-12-01).
+checks it did. The 35 slips of issue 10 took 82 s on the loaded two-core machine (2026-12-01).
 ``tests/test_mutation_gate.py`` runs the gate as one test (marked ``mutation``).
 
     python tools/mutation_gate.py               # every slip
@@ -110,6 +110,19 @@ SLIPS: tuple[Slip, ...] = (
     Slip("col2im-overwrites-overlapping-windows", "convolution", "tinyquant/nn/im2col.py",
          "+= blocks[:, :, i, j]", "= blocks[:, :, i, j]",
          "tests/nn/test_im2col.py", "adjoint"),
+    Slip("conv-weight-gradient-from-the-first-block-only", "convolution", "tinyquant/nn/convolution.py",
+         "dw = functools.reduce(np.add, partial).reshape(weight.shape)",
+         "dw = partial[0].reshape(weight.shape)",
+         "tests/nn/test_convolution.py", "plain_im2col_reference"),
+    Slip("winograd-bt-last-row-sign-flipped", "convolution", "tinyquant/nn/winograd.py",
+         "np.subtract(d1, d3, out=out[3])", "np.subtract(d3, d1, out=out[3])",
+         "tests/nn/test_winograd.py", "bt_d_b"),
+    Slip("winograd-input-adjoint-adds-tap-3", "convolution", "tinyquant/nn/winograd.py",
+         "odd[1:] -= v[3]", "odd[1:] += v[3]",
+         "tests/nn/test_winograd.py", "adjoint_pairs"),
+    Slip("winograd-output-transform-drops-m3", "convolution", "tinyquant/nn/winograd.py",
+         "np.subtract(m[1], m[2], out=r[1]); r[1] -= m[3]", "np.subtract(m[1], m[2], out=r[1])",
+         "tests/nn/test_winograd.py", "match_im2col"),
     # ----------------------------------------------------------------- batch norm
     Slip("batch-norm-running-variance-biased", "batch norm", "tinyquant/nn/batchnorm.py",
          "running_var += momentum * var * count / (count - 1)", "running_var += momentum * var",

@@ -209,7 +209,7 @@ def three_threads(monkeypatch):
     3 threads and no minimum (restored afterwards)."""
     from tinyquant.nn import parallel
 
-    runtime = parallel.ConvRuntime(threads=3, min_chunk=1, min_work=0)
+    runtime = parallel.ConvRuntime(threads=3, min_chunk=1, min_work=0, block_bytes=1)  # a sample a block
     monkeypatch.setattr(parallel, "_default", runtime)
     return runtime
 
@@ -306,7 +306,7 @@ def test_conv2d_gradients_do_not_depend_on_keeping_or_rebuilding_the_columns(sav
     r = rng.standard_normal((9, 4, 4, 3)).astype(np.float32)
     grads = []
     for rt in (ConvRuntime(threads=1, save_columns=not save_columns),
-               ConvRuntime(threads=3, min_chunk=1, min_work=0, save_columns=save_columns)):
+               ConvRuntime(threads=3, min_chunk=1, min_work=0, save_columns=save_columns, block_bytes=1)):
         X, W = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
         y = conv2d(X, W, stride=2, padding=1, runtime=rt)
         rt.threads = 2                                # the backward chunks the batch otherwise

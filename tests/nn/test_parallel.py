@@ -12,14 +12,14 @@ from tinyquant.nn import parallel
 from tinyquant.nn.convolution import conv2d
 
 
-def test_a_runtime_passed_to_conv2d_supplies_the_buffers_and_the_default_is_untouched():
+def test_a_runtime_passed_to_conv2d_supplies_the_scratch_and_the_default_is_untouched():
     rt = parallel.ConvRuntime(threads=1)
-    before = dict(parallel.default_runtime().buffers._free)
+    before = parallel.default_runtime().workspace().nbytes
     x = tq.Tensor(np.ones((2, 3, 5, 5)))
     w = tq.Tensor(np.ones((4, 3, 3, 3)), requires_grad=True)
     conv2d(x, w, padding=1, runtime=rt).sum().backward()
-    assert sum(len(v) for v in rt.buffers._free.values()) >= 1       # columns given back to rt
-    assert dict(parallel.default_runtime().buffers._free) == before
+    assert rt.workspace().nbytes >= 2 * 27 * 25 * 8                  # the columns lived in rt's
+    assert parallel.default_runtime().workspace().nbytes == before
 
 
 def test_results_do_not_depend_on_which_runtime_object_runs_them():

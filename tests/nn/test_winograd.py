@@ -11,8 +11,11 @@ from tinyquant.nn.winograd import (
     AT,
     BT,
     G,
+    blocks,
     input_transform,
     input_transform_adjoint,
+    kernel_transform,
+    kernel_transform_adjoint,
     output_transform,
     output_transform_adjoint,
     tiles,
@@ -20,6 +23,13 @@ from tinyquant.nn.winograd import (
     winograd_conv2d_reference,
     winograd_forward,
 )
+
+
+def _winograd_all(x, k, p, dy):
+    """y, dx, dW of one block by the fast functions."""
+    y = winograd_forward(x, k, p)
+    dx, du = winograd_backward(dy, x, k, p)
+    return y, dx, kernel_transform_adjoint(du)
 
 
 def _im2col_conv(x, w, padding, dy):
@@ -74,10 +84,9 @@ def test_forward_and_both_gradients_match_im2col_in_float64(shape, seed):
     n, c, o, h, w, p = shape
     rng = np.random.default_rng(seed)
     x, k = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, 3, 3))
-    y, u, v = winograd_forward(x, k, p)
-    dy = rng.standard_normal(y.shape)
+    dy = rng.standard_normal((n, o, h + 2 * p - 2, w + 2 * p - 2))
     y_ref, dx_ref, dw_ref = _im2col_conv(x, k, p, dy)
-    dx, dw = winograd_backward(dy, u, v, x.shape, p)
+    y, dx, dw = _winograd_all(x, k, p, dy)
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dx, dx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dw, dw_ref, rtol=0, atol=1e-10)
@@ -89,10 +98,9 @@ def test_float32_error_is_a_few_ulps_of_the_output_scale():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
     k = (rng.standard_normal((16, 16, 3, 3)) / 12).astype(np.float32)
-    y, u, v = winograd_forward(x, k, 1)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
     y_ref, dx_ref, dw_ref = _im2col_conv(x, k, 1, dy)
-    dx, dw = winograd_backward(dy, u, v, x.shape, 1)
+    y, dx, dw = _winograd_all(x, k, 1, dy)
     assert y.dtype == dx.dtype == dw.dtype == np.float32
     for got, ref in ((y, y_ref), (dx, dx_ref), (dw, dw_ref)):
         assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
@@ -103,13 +111,48 @@ def test_transforms_are_adjoint_pairs(h, w, p):
     # ⟨T a, b⟩ = ⟨a, Tᵀ b⟩ for the input and output transforms: the backward is exact.
     rng = np.random.default_rng(1)
     _, _, th, tw = tiles(h, w, p)
-    xp = rng.standard_normal((3, 2, 2 * th + 2, 2 * tw + 2))
-    dv = rng.standard_normal((4, 4, 3, 2 * th * tw))
-    assert np.vdot(input_transform(xp), dv) == pytest.approx(np.vdot(xp, input_transform_adjoint(dv, xp.shape)), rel=1e-12)
-    m = rng.standard_normal((4, 4, 5, 2 * th * tw))
-    dy = rng.standard_normal((2, 5, 2 * th, 2 * tw))
-    assert np.vdot(output_transform(m, 2, th, tw), dy) == pytest.approx(
-        np.vdot(m, output_transform_adjoint(dy, th, tw)), rel=1e-12)
+    p_ = rng.standard_normal((2 * th + 2, 2, tw + 1, 2, 3))            # P (Hp, parity, q, N, C)
+    dv = rng.standard_normal((16, th * tw * 2, 3))
+    assert np.vdot(input_transform(p_), dv) == pytest.approx(np.vdot(p_, input_transform_adjoint(dv, th, tw)), rel=1e-12)
+    m = rng.standard_normal((16, th * tw * 2, 5))
+    dy = rng.standard_normal((th, 2, 2, tw, 2, 5))                     # Y's layout
+    assert np.vdot(output_transform(m, th, tw), dy) == pytest.approx(
+        np.vdot(m, output_transform_adjoint(dy)), rel=1e-12)
+    w, du = rng.standard_normal((5, 3, 3, 3)), rng.standard_normal((4, 4, 5, 3))
+    assert np.vdot(kernel_transform(w), du) == pytest.approx(np.vdot(w, kernel_transform_adjoint(du)), rel=1e-12)
+
+
+@pytest.mark.parametrize("h, w, p", [(8, 8, 1), (5, 7, 0)])
+def test_input_transform_is_bt_d_b_of_every_tile(h, w, p):
+    # the vectorized transform against the paper's formula, tile by tile, with the matrix Bᵀ
+    rng = np.random.default_rng(2)
+    _, _, th, tw = tiles(h, w, p)
+    p_ = rng.standard_normal((2 * th + 2, 2, tw + 1, 2, 3))            # P[h, s, q] = x_pad[h, 2q + s]
+    xpad = p_.transpose(0, 2, 1, 3, 4).reshape(2 * th + 2, 2 * tw + 2, 2, 3)
+    v = input_transform(p_).reshape(4, 4, th, tw, 2, 3)
+    for i in range(th):
+        for j in range(tw):
+            d = xpad[2 * i:2 * i + 4, 2 * j:2 * j + 4]                   # (4, 4, N, C)
+            np.testing.assert_allclose(v[:, :, i, j], np.einsum("ak,klnc,bl->abnc", BT, d, BT), atol=1e-12)
+
+
+def test_spatial_major_places_every_pixel_by_parity():
+    from tinyquant.nn.winograd import spatial_major
+
+    x = np.arange(2 * 3 * 5 * 6, dtype=float).reshape(2, 3, 5, 6)
+    for padding in (0, 1, 2, (1, 2)):
+        ph, pw = (padding, padding) if np.isscalar(padding) else padding
+        _, _, th, tw = tiles(5, 6, padding)
+        p_ = spatial_major(x, padding, th, tw)
+        for n, c, h, w in np.ndindex(*x.shape):
+            wpad = w + pw
+            assert p_[h + ph, wpad % 2, wpad // 2, n, c] == x[n, c, h, w]
+        assert p_.sum() == x.sum()                                      # zeros elsewhere
+
+
+def test_blocks_cover_the_batch_in_fixed_spans():
+    assert blocks(20, 8) == [(0, 8), (8, 16), (16, 20)]
+    assert blocks(3, 8) == [(0, 3)]
 
 
 # ------------------------------------------------------------ through conv2d and autograd
@@ -122,14 +165,26 @@ def _conv_all_grads(x, w, b, padding, stride, runtime):
     return y.data, xt.grad, wt.grad, bt.grad
 
 
+def test_winograd_results_do_not_depend_on_the_thread_count():
+    # fixed blocks, dU summed in block order: 1 and 3 threads give the same bits
+    from tinyquant.nn.parallel import ConvRuntime
+
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((37, 4, 6, 6), (3, 4, 3, 3), (3,)))
+    one = _conv_all_grads(x, w, b, 1, 1, ConvRuntime(threads=1, min_work=1, algorithm="winograd", block_bytes=1))
+    three = _conv_all_grads(x, w, b, 1, 1, ConvRuntime(threads=3, min_work=1, algorithm="winograd", block_bytes=1))
+    for a, c in zip(one, three):
+        np.testing.assert_array_equal(a, c)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_conv2d_forced_winograd_matches_im2col_with_bias_and_batch_chunks(threads):
     from tinyquant.nn.parallel import ConvRuntime
 
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((40, 5, 10, 9)), rng.standard_normal((6, 5, 3, 3)), rng.standard_normal(6)
-    ref = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="im2col"))
-    got = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="winograd"))
+    ref = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="im2col", block_bytes=1))
+    got = _conv_all_grads(x, w, b, (1, 2), 1, ConvRuntime(threads=threads, min_work=1, algorithm="winograd", block_bytes=1))
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)
 

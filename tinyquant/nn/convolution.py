@@ -27,7 +27,7 @@ from ..autograd import Function, is_grad_enabled
 from ..ops import check_floating
 from ..tensor import Tensor
 from .im2col import col2im, im2col, output_size, pad2d
-from .parallel import ConvRuntime, default_runtime
+from .parallel import ConvRuntime, blocks, default_runtime
 from .winograd import WinogradConv2dFunction, use_winograd
 
 # ------------------------------------------------------------------ checks
@@ -92,8 +92,8 @@ def _check_conv(fn, x, weight, bias, x_layout, w_layout) -> None:
 class Conv2dReference(Function):
     """conv2d as a student writes it first: one im2col, one GEMM, and their adjoints.
 
-    :class:`Conv2dFunction` below computes exactly this, faster (batch chunks on threads,
-    pooled buffers, columns rebuilt instead of kept, a convolution for dx at stride 1), and
+    :class:`Conv2dFunction` below computes exactly this, faster (blocks of the batch in cache,
+    on threads, columns rebuilt instead of kept, a convolution for dx at stride 1), and
     the tests hold the two equal. Read this one first.
     """
 
@@ -123,104 +123,126 @@ class Conv2dReference(Function):
 # ----------------------------------------------------------------- the op
 
 
+def column_block(k: int, positions: int, itemsize: int, budget: int) -> int:
+    """Samples per block of the fast path: as many as keep one block's column matrix
+    (k = C·kh·kw rows, ``positions`` = Ho·Wo columns) within ``budget`` bytes, at least 1."""
+    return max(1, budget // (k * positions * itemsize))
+
+
 class Conv2dFunction(Function):
     """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring).
 
-    Forward and backward run on contiguous chunks of the batch in parallel threads
-    (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`); each chunk is the whole
-    computation on a slice of the batch, and dW adds the chunks' partial sums. The column
-    matrices come from, and go back to, the runtime's buffer pool, one chunk at a time.
+    The batch is cut into fixed blocks of a few samples (:func:`column_block`, sized by
+    ``ConvRuntime.block_bytes``); each block is the whole computation on its slice of the
+    batch, its column matrix built in the thread's :class:`~tinyquant.nn.im2col.Workspace` and
+    used at once. Why blocks: the same few megabytes are reused block after block and stay in
+    the core's cache, where a column matrix of the whole batch (75 MB for ResNet-20's
+    16-channel layer at batch 128) streams through memory twice; forward + dW of that layer on
+    2 threads went from 27 to 19 ms (benchmarks/README.md). The runtime's threads take
+    contiguous runs of blocks (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`), and dW
+    adds the blocks' partial sums in block order, so results do not depend on the thread count.
 
-    dW needs the columns again. By default the backward rebuilds them from the saved input
-    (one more im2col per chunk) rather than keeping them from the forward: the columns are
-    kh·kw times the input, and keeping every layer's columns made a ResNet-20 training step at
-    batch 128 hold 4.2× PyTorch's working memory (benchmarks/bench_memory.py).
-    ``ConvRuntime(save_columns=True)`` keeps them instead.
+    dW needs the columns again. By default the backward rebuilds them from the saved input,
+    block by block, rather than keeping them from the forward: the columns are kh·kw times the
+    input, and keeping every layer's columns made a ResNet-20 training step at batch 128 hold
+    4.2× PyTorch's working memory (benchmarks/bench_memory.py). ``ConvRuntime(save_columns=True)``
+    keeps them instead.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), runtime=None):
         runtime = default_runtime() if runtime is None else runtime
-        buffers = runtime.buffers
         o, c, kh, kw = weight.shape
         n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
+        k = c * kh * kw
         y = np.empty((n, o, ho * wo), dtype=x.dtype)
         wm = weight.reshape(o, -1)
         keep = is_grad_enabled() and ctx.needs_input_grad[1] and runtime.save_columns
+        spans = blocks(n, column_block(k, ho * wo, x.itemsize, runtime.block_bytes))
+        kept = {}
 
-        def chunk(lo, hi):
-            cols = im2col(x[lo:hi], kh, kw, stride, padding,           # (n, C·kh·kw, Ho·Wo)
-                          out=buffers.take((hi - lo, c * kh * kw, ho * wo), x.dtype))
-            np.matmul(wm, cols, out=y[lo:hi])                        # y[n] = Wm · cols[n]
-            if keep:
-                return cols
-            buffers.give(cols)
-            return None
+        def run(lo, hi):
+            ws = runtime.workspace()
+            for i in range(lo, hi):
+                b0, b1 = spans[i]
+                shape = (b1 - b0, k, ho * wo)
+                cols = im2col(x[b0:b1], kh, kw, stride, padding,          # (n, C·kh·kw, Ho·Wo)
+                              out=np.empty(shape, x.dtype) if keep else ws.get("cols", shape, x.dtype))
+                np.matmul(wm, cols, out=y[b0:b1])                       # y[n] = Wm · cols[n]
+                if keep:
+                    kept[i] = cols
 
-        work = n * c * kh * kw * ho * wo                              # the columns' size
-        cols_by_chunk = dict(zip(runtime.chunk_bounds(n, work), runtime.over_batch(chunk, n, work)))
+        work = n * k * ho * wo                                          # the columns' size
+        runtime.over_batch(run, len(spans), work, min_chunk=1)
         if bias is not None:
             y += bias[:, None]
         # dW needs the columns: kept (runtime.save_columns) or rebuilt from x in the backward
-        ctx.save_for_backward(weight, cols_by_chunk if keep else {}, x if ctx.needs_input_grad[1] else None)
-        ctx.x_shape, ctx.stride, ctx.padding, ctx.runtime, ctx.work = x.shape, stride, padding, runtime, work
+        ctx.save_for_backward(weight, kept, x if ctx.needs_input_grad[1] else None)
+        ctx.x_shape, ctx.stride, ctx.padding, ctx.runtime = x.shape, stride, padding, runtime
+        ctx.spans, ctx.work = spans, work
         return y.reshape(n, o, ho, wo)
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.stride is None:
             raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
-        weight, cols_by_chunk, x = ctx.saved
-        runtime, buffers = ctx.runtime, ctx.runtime.buffers
+        weight, kept, x = ctx.saved
+        runtime, spans = ctx.runtime, ctx.spans
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        n, kh, kw = grad.shape[0], *weight.shape[2:]
-        g = grad.reshape(n, grad.shape[1], -1)                   # (N, O, Ho·Wo)
+        n, (o, c, kh, kw) = grad.shape[0], weight.shape
+        g = grad.reshape(n, o, -1)                               # (N, O, Ho·Wo)
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
+        flipped = _flipped(weight) if need_dx and ctx.stride == (1, 1) else None
 
-        def chunk(lo, hi):
-            if need_dx:
-                dx[lo:hi] = _conv2d_input_grad(grad[lo:hi], weight, (hi - lo, *ctx.x_shape[1:]),
-                                               ctx.stride, ctx.padding, buffers)
-            if not need_dw:
-                return None
-            cols = cols_by_chunk.pop((lo, hi), None)             # kept by the forward, or rebuilt
-            if cols is None:
-                cols = im2col(x[lo:hi], kh, kw, ctx.stride, ctx.padding,
-                              out=buffers.take((hi - lo, weight[0].size, g.shape[2]), grad.dtype))
-            dw_part = np.matmul(g[lo:hi], cols.transpose(0, 2, 1)).sum(axis=0)   # Σ_n dy[n]·cols[n]ᵀ
-            buffers.give(cols)
-            return dw_part
+        def run(lo, hi):
+            ws, parts = runtime.workspace(), []
+            for i in range(lo, hi):
+                b0, b1 = spans[i]
+                if need_dx:
+                    _conv2d_input_grad(grad[b0:b1], weight, flipped, ctx.stride, ctx.padding, ws,
+                                       out=dx[b0:b1])
+                if need_dw:
+                    cols = kept.pop(i, None)                     # kept by the forward, or rebuilt
+                    if cols is None:
+                        cols = im2col(x[b0:b1], kh, kw, ctx.stride, ctx.padding,
+                                      out=ws.get("cols", (b1 - b0, c * kh * kw, g.shape[2]), grad.dtype))
+                    per_sample = np.matmul(g[b0:b1], cols.transpose(0, 2, 1),   # dy[n]·cols[n]ᵀ
+                                           out=ws.get("dw", (b1 - b0, o, c * kh * kw), grad.dtype))
+                    parts.append(per_sample.sum(axis=0))
+            return parts
 
-        partial = runtime.over_batch(chunk, n, ctx.work)
+        partial = [p for parts in runtime.over_batch(run, len(spans), ctx.work, min_chunk=1) for p in parts]
         dw = db = None
         if need_dw:
-            dw = functools.reduce(np.add, partial).reshape(weight.shape)
-            for cols in cols_by_chunk.values():                  # chunks the backward split otherwise
-                buffers.give(cols)
+            dw = functools.reduce(np.add, partial).reshape(weight.shape)   # Σ_n, in block order
             ctx.saved, ctx.stride = (), None                     # the columns are reused from now on
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0, 2, 3))                        # Σ over batch and pixels
         return dx, dw, db
 
 
-def _conv2d_input_grad(grad, weight, x_shape, stride, padding, buffers):
-    """dL/dx of the convolution: a flipped-kernel convolution (stride 1) or col2im."""
+def _flipped(weight):
+    """W'[c, o·kh·kw] = W[o, c, kh−1−i, kw−1−j]: the kernel of dx's convolution (stride 1)."""
+    c = weight.shape[1]
+    return np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
+
+
+def _conv2d_input_grad(grad, weight, flipped, stride, padding, ws, out):
+    """dL/dx of the convolution, written into ``out``: a flipped-kernel convolution (stride 1)
+    or col2im (scratch from the Workspace ``ws``)."""
     o, c, kh, kw = weight.shape
-    (ph, pw), n, (h, w) = padding, grad.shape[0], x_shape[2:]
+    (ph, pw), n, (h, w) = padding, grad.shape[0], out.shape[2:]
     if stride == (1, 1):
         # dx[n, c, h, w] = Σ_{o, i, j} dy_pad[n, o, h + i, w + j] · W[o, c, kh−1−i, kw−1−j]
-        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
         dcols = im2col(_pad_or_crop(grad, kh - 1 - ph, kw - 1 - pw), kh, kw,
-                       out=buffers.take((n, o * kh * kw, h * w), grad.dtype))
-        dx = flipped @ dcols                                     # (N, C, H·W)
-        buffers.give(dcols)
-        return dx.reshape(x_shape)
+                       out=ws.get("dcols", (n, o * kh * kw, h * w), grad.dtype))
+        np.matmul(flipped, dcols, out=out.reshape(n, c, h * w))  # (N, C, H·W)
+        return out
     g = grad.reshape(n, o, -1)
     dcols = np.matmul(weight.reshape(o, -1).T, g,                # (N, C·kh·kw, Ho·Wo)
-                      out=buffers.take((n, c * kh * kw, g.shape[2]), grad.dtype))
-    dx = col2im(dcols, x_shape, kh, kw, stride, padding)
-    buffers.give(dcols)
-    return dx
+                      out=ws.get("dcols", (n, c * kh * kw, g.shape[2]), grad.dtype))
+    out[...] = col2im(dcols, out.shape, kh, kw, stride, padding)
+    return out
 
 
 def _pad_or_crop(a, ph: int, pw: int):

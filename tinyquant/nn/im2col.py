@@ -26,8 +26,9 @@ the kh·kw slices of the columns back into a padded buffer (one shifted-slice ad
 per kernel offset, vectorized over batch, channels and pixels) and crops the padding.
 It is the backward of im2col, and hence of the convolution with respect to x.
 
-A :class:`BufferPool` keeps column matrices for reuse (the convolution's lives on its
-:class:`~tinyquant.nn.parallel.ConvRuntime`). Why: the column matrix of a ResNet layer is
+A :class:`Workspace` (one per thread, on the convolution's
+:class:`~tinyquant.nn.parallel.ConvRuntime`) and a :class:`BufferPool` (the packed deploy
+runtime's) keep column matrices for reuse. Why: the column matrix of a ResNet layer is
 tens of megabytes, and the kernel zeroes every fresh page on first touch -- for the
 16-channel ResNet-20 layer at batch 128 (75 MB) that made building the columns 2.3×
 slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md).
@@ -83,10 +84,38 @@ class BufferPool:
 
 
 
+class Workspace:
+    """Scratch arrays by name and shape, handed out again on the next request for the same
+    (name, shape, dtype): a loop over blocks of a batch then reuses the same memory each time,
+    which stays in the core's cache, rather than asking malloc (and the kernel, which zeroes
+    fresh pages) anew. Not thread-safe: one per thread (``ConvRuntime.workspace()``). At most
+    ``limit`` arrays are kept; past that the workspace starts over."""
+
+    def __init__(self, limit: int = 96):
+        self.limit, self._arrays = limit, {}
+
+    def get(self, name: str, shape, dtype) -> np.ndarray:
+        """An array of that shape and dtype, with whatever the last user left in it."""
+        key = (name, tuple(shape), np.dtype(dtype))
+        array = self._arrays.get(key)
+        if array is None:
+            if len(self._arrays) >= self.limit:
+                self._arrays.clear()
+            array = self._arrays[key] = np.empty(shape, dtype)
+        return array
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self._arrays.values())
+
+    def clear(self) -> None:
+        self._arrays.clear()
+
+
 def im2col(x: np.ndarray, kh: int, kw: int, stride=(1, 1), padding=(0, 0), out=None) -> np.ndarray:
     """cols[n, (c, i, j), (ho, wo)] = x_pad[n, c, ho·sh + i, wo·sw + j], shape (N, C·kh·kw, Ho·Wo).
 
-    ``out``: an array of that shape to write into (e.g. from a :class:`BufferPool`).
+    ``out``: an array of that shape to write into (e.g. from a :class:`Workspace`).
     """
     (sh, sw), (ph, pw) = stride, padding
     n, c = x.shape[:2]

@@ -9,37 +9,47 @@ with BLAS held to one thread inside, keeps every core busy on everything. Measur
 so plain threads suffice.
 
 ``runtime.over_batch(fn, n)`` calls ``fn(lo, hi)`` on contiguous chunks [lo, hi) covering range(n)
-and returns the results in chunk order. Each chunk runs the same code as the whole batch
-would; callers write into slices of preallocated outputs and add partial sums in chunk
-order, so results are deterministic for a given thread count (a different count may change
-the last bits of a sum, as a different BLAS thread count does).
+and returns the results in chunk order. The convolutions cut the batch into fixed
+:func:`blocks` of a few samples (sized by ``block_bytes``, so one block's scratch stays in a
+core's cache) and hand the threads contiguous runs of blocks; they write into slices of
+preallocated outputs and add partial sums in block order, so their results do not depend on
+the thread count.
 
-State in the open: the thread count, the chunking thresholds, the thread pools and the
-column-buffer pool live on one :class:`ConvRuntime` object. The convolution uses
+State in the open: the thread count, the chunking thresholds, the block size, the thread
+pools and the per-thread scratch workspaces live on one :class:`ConvRuntime` object. The convolution uses
 :func:`default_runtime` unless given another (``conv2d(..., runtime=rt)``). The default is
 created on first use with ``threads`` = ``TINYQUANT_NUM_THREADS`` if set, else the CPUs
 this process may use, at most 8; ``1`` turns batch parallelism off. Change it with
 ``default_runtime().threads = n`` (the sweep's workers do) or replace it with
-:func:`set_default_runtime`. Batches smaller than ``2 * min_chunk`` or with less work
-than ``min_work`` run in one piece.
+:func:`set_default_runtime`. Convolutions with less work than ``min_work`` run in one piece.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
 
-from .im2col import BufferPool
+from .im2col import Workspace
 
 MIN_CHUNK = 8            # samples per chunk, at least
+#: Bytes of one block's scratch matrix (see ConvRuntime.block_bytes): a few MB, the size of a
+#: core's L2 cache here, measured in benchmarks/README.md (Performance II).
+BLOCK_BYTES = 4 << 20
 #: Elements of the column matrix (8 MB of float32) below which a convolution runs in one
 #: piece: ResNet-20's CIFAR layers at batch 128 (3.5–19 M) are split, the small embedded-data
 #: models at their default batch 64 (8×8 digits, MNIST-1D: ≤ 1.2 M) are not, so their runs do
 #: not depend on the thread count.
 MIN_WORK = 1 << 21
+
+
+def blocks(n: int, size: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of ``size`` samples covering range(n) (the last may be shorter): the
+    fixed blocks a convolution works through, whatever the thread count."""
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
 def check_threads(value, where: str = "ConvRuntime") -> int:
@@ -82,26 +92,39 @@ def default_threads() -> int:
 
 
 class ConvRuntime:
-    """Where the convolution's batch threads and its reusable column buffers live.
+    """Where the convolution's batch threads and its per-thread scratch arrays live.
 
     ``threads`` (default :func:`default_threads`), ``min_chunk`` and ``min_work`` decide
-    the chunking (module docstring); ``buffers`` is the :class:`~tinyquant.nn.im2col.BufferPool`
-    the column matrices are taken from and given back to.
+    the chunking (module docstring). ``block_bytes`` sizes the blocks of the batch each thread
+    works through (the scratch matrix of one block — im2col's columns, Winograd's V — stays
+    within it); each thread's scratch arrays live in its :meth:`workspace`.
     """
 
     def __init__(self, threads: int | None = None, min_chunk: int = MIN_CHUNK,
-                 min_work: int = MIN_WORK, buffers: BufferPool | None = None,
-                 algorithm: str | None = None, save_columns: bool = False):
+                 min_work: int = MIN_WORK, algorithm: str | None = None, save_columns: bool = False,
+                 block_bytes: int = BLOCK_BYTES):
         self.threads = default_threads() if threads is None else threads
         #: keep im2col's columns from the forward for dW (memory) or rebuild them in the
         #: backward (one more im2col per convolution); see Conv2dFunction
         self.save_columns = bool(save_columns)
         self.algorithm = default_algorithm() if algorithm is None else algorithm
         self.min_chunk, self.min_work = min_chunk, min_work
-        self.buffers = BufferPool() if buffers is None else buffers
+        #: bytes of one block's scratch matrix (convolution.column_block, winograd.block_size)
+        if isinstance(block_bytes, bool) or not isinstance(block_bytes, int) or block_bytes < 1:
+            raise ValueError(f"ConvRuntime: block_bytes must be a positive integer, got {block_bytes!r}")
+        self.block_bytes = block_bytes
         self._pools: dict[int, ThreadPoolExecutor] = {}
         self._blas = None
+        self._local = threading.local()
         _runtimes.add(self)
+
+    def workspace(self) -> Workspace:
+        """The calling thread's :class:`~tinyquant.nn.im2col.Workspace` (scratch arrays the
+        Winograd blocks reuse), created on first use."""
+        ws = getattr(self._local, "workspace", None)
+        if ws is None:
+            ws = self._local.workspace = Workspace()
+        return ws
 
     @property
     def algorithm(self) -> str:
@@ -133,19 +156,22 @@ class ConvRuntime:
         self._pools.clear()
         self._blas = None
 
-    def chunk_bounds(self, n: int, work: int) -> list[tuple[int, int]]:
+    def chunk_bounds(self, n: int, work: int, min_chunk: int | None = None) -> list[tuple[int, int]]:
         """Contiguous [lo, hi) ranges covering range(n): one per thread when the batch (n)
-        and the work (elements touched) are large enough, else one range."""
-        k = min(self.threads, n // self.min_chunk) if work >= self.min_work else 1
+        and the work (elements touched) are large enough, else one range. ``min_chunk``
+        (default: the runtime's) is the fewest items a chunk may hold; callers that pass
+        blocks of samples rather than samples pass 1."""
+        min_chunk = self.min_chunk if min_chunk is None else min_chunk
+        k = min(self.threads, n // min_chunk) if work >= self.min_work else 1
         if k <= 1:
             return [(0, n)]
         edges = [round(i * n / k) for i in range(k + 1)]
         return list(zip(edges[:-1], edges[1:]))
 
-    def over_batch(self, fn, n: int, work: int = MIN_WORK) -> list:
-        """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work)]``, the chunks on parallel
-        threads with BLAS limited to one thread each."""
-        bounds = self.chunk_bounds(n, work)
+    def over_batch(self, fn, n: int, work: int = MIN_WORK, min_chunk: int | None = None) -> list:
+        """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work, min_chunk)]``, the chunks on
+        parallel threads with BLAS limited to one thread each."""
+        bounds = self.chunk_bounds(n, work, min_chunk)
         if len(bounds) == 1:
             return [fn(0, n)]
         if self._blas is None:
@@ -158,7 +184,7 @@ class ConvRuntime:
     def __repr__(self) -> str:
         return (f"ConvRuntime(threads={self.threads}, min_chunk={self.min_chunk}, "
                 f"min_work={self.min_work}, algorithm={self.algorithm!r}, "
-                f"save_columns={self.save_columns})")
+                f"save_columns={self.save_columns}, block_bytes={self.block_bytes})")
 
 
 _runtimes: "weakref.WeakSet[ConvRuntime]" = weakref.WeakSet()
