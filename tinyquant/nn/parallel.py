@@ -38,7 +38,7 @@ from .im2col import Workspace
 MIN_CHUNK = 8            # samples per chunk, at least
 #: Bytes of one block's scratch matrix (see ConvRuntime.block_bytes): a few MB, the size of a
 #: core's L2 cache here, measured in benchmarks/README.md (Performance II).
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 2 << 20
 #: Elements of the column matrix (8 MB of float32) below which a convolution runs in one
 #: piece: ResNet-20's CIFAR layers at batch 128 (3.5–19 M) are split, the small embedded-data
 #: models at their default batch 64 (8×8 digits, MNIST-1D: ≤ 1.2 M) are not, so their runs do
