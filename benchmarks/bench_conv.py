@@ -29,7 +29,7 @@ import tinyquant as tq  # noqa: E402
 from tinyquant.nn.convolution import conv2d  # noqa: E402
 from tinyquant.nn.fold import fold_batchnorm  # noqa: E402
 from tinyquant.nn.parallel import ConvRuntime  # noqa: E402
-from tinyquant.nn.winograd import use_winograd  # noqa: E402
+from tinyquant.nn.convolution import conv_algorithm  # noqa: E402
 
 THREADS = 2
 BATCH = 128
@@ -101,10 +101,11 @@ def alternate(fns: dict, reps: int, pause: float = 0.25, burst: int = 1) -> dict
     """Median seconds of each function, timed in turn repetition by repetition.
 
     The pause lets the other library's worker threads stop spinning before the next timing
-    (OpenBLAS and OpenMP threads busy-wait for a while after each call). ``burst`` > 1 times
-    that many calls back to back and takes their mean, as a training loop calls a layer: a
-    single call after a pause starts with cold caches and sleeping threads, which made
-    tinyquant's layers read up to 1.6× slower than in a loop (PyTorch's 1.1×).
+    (OpenBLAS and OpenMP threads busy-wait for a while after each call). ``burst`` > 1 calls
+    the function that many times back to back and times the calls after the first (their
+    mean): a training loop's steady state, where the threads are awake and the caches warm. The
+    first call after the pause is not that: for tinyquant's 64-channel layer it measured 25 ms
+    against 13–14 ms for the calls after it, PyTorch's 7.6 against 6.0 (2026-12-01).
     """
     for fn in fns.values():  # warm-up: first-touch allocations, thread pools
         fn()
@@ -112,10 +113,12 @@ def alternate(fns: dict, reps: int, pause: float = 0.25, burst: int = 1) -> dict
     for _ in range(reps):
         for name, fn in fns.items():
             time.sleep(pause)
-            start = time.perf_counter()
-            for _ in range(burst):
+            if burst > 1:
                 fn()
-            times[name].append((time.perf_counter() - start) / burst)
+            start = time.perf_counter()
+            for _ in range(max(1, burst - 1)):
+                fn()
+            times[name].append((time.perf_counter() - start) / max(1, burst - 1))
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
@@ -136,13 +139,16 @@ def conv_case(c_in, c_out, size, stride, rng):
     out = (size + 2 - 3) // stride + 1
     g = rng.standard_normal((BATCH, c_out, out, out), dtype=np.float32)
     X, W = tq.Tensor(x, requires_grad=True), tq.Tensor(w, requires_grad=True)
-    im2col_rt = ConvRuntime(algorithm="im2col")
 
-    def ours():
-        X.grad = W.grad = None
-        conv2d(X, W, stride=stride, padding=1, runtime=im2col_rt).backward(g)
+    def path(algorithm):
+        runtime = ConvRuntime(algorithm=algorithm)
 
-    # the three GEMMs conv2d makes (forward, dW, dx), alone, on the same shapes and layouts
+        def run():
+            X.grad = W.grad = None
+            conv2d(X, W, stride=stride, padding=1, runtime=runtime).backward(g)
+        return run
+
+    # the three GEMMs im2col's path makes (forward, dW, dx), alone, on the same shapes and layouts
     k, hw, ho_wo = c_in * 9, size * size, out * out
     wm = w.reshape(c_out, k)
     cols = rng.standard_normal((BATCH, k, ho_wo), dtype=np.float32)
@@ -158,15 +164,9 @@ def conv_case(c_in, c_out, size, stride, rng):
         else:
             wm.T @ gm                               # dx cols  (CKK, O)·(N, O, HoWo)
 
-    fns = {"tinyquant": ours, "matmul": gemms}
+    fns = {"im2col": path("im2col"), "matmul": gemms}
     if stride == 1:
-        wino = ConvRuntime(algorithm="winograd")
-
-        def winograd():
-            X.grad = W.grad = None
-            conv2d(X, W, stride=1, padding=1, runtime=wino).backward(g)
-
-        fns["winograd"] = winograd
+        fns["rows"], fns["winograd"] = path("rows"), path("winograd")
     if torch is not None:
         tx, tw, tg = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True), torch.tensor(g)
 
@@ -179,38 +179,36 @@ def conv_case(c_in, c_out, size, stride, rng):
     return fns, flops
 
 
+PATHS = ("im2col", "rows", "winograd")
+
+
 def bench_layers(reps: int, rng) -> list[dict]:
     rows = []
     for name, c_in, c_out, size, stride in LAYERS:
         fns, flops = conv_case(c_in, c_out, size, stride, rng)
         wait_until_idle()
         with OtherLoad() as load:
-            t = alternate(fns, reps, burst=3)
-        row = dict(name=name, ms=t["tinyquant"] * 1e3, gflops=flops / t["tinyquant"] / 1e9,
-                   of_matmul=t["matmul"] / t["tinyquant"], busy=load.fraction)
+            t = alternate(fns, reps, burst=4)
+        auto = conv_algorithm("auto", (BATCH, c_in, size, size), (c_out, c_in, 3, 3), (stride, stride))
+        row = dict(name=name, auto=auto, ms=t[auto] * 1e3, gflops=flops / t[auto] / 1e9,
+                   of_matmul=t["matmul"] / t["im2col"], busy=load.fraction,
+                   **{f"{p}_ms": t[p] * 1e3 for p in PATHS if p in t})
         if "torch" in t:
-            row.update(torch_ms=t["torch"] * 1e3, ratio=t["tinyquant"] / t["torch"])
-        if "winograd" in t:
-            row.update(wino_ms=t["winograd"] * 1e3)
-            if "torch" in t:
-                row.update(wino_ratio=t["winograd"] / t["torch"])
-        auto = "winograd" if use_winograd("auto", (BATCH, c_in, size, size), (c_out, c_in, 3, 3),
-                                          (stride, stride)) else "im2col"
-        row.update(auto=auto)
-        if "torch" in t:
-            row.update(auto_ratio=t["winograd" if auto == "winograd" else "tinyquant"] / t["torch"])
+            row.update(torch_ms=t["torch"] * 1e3, ratio=t[auto] / t["torch"])
         rows.append(row)
         print(_layer_line(row), flush=True)
     return rows
 
 
+LAYER_HEADER = ("| layer (batch 128, 3×3, pad 1) | im2col ms | rows ms | winograd ms | auto takes | "
+                "GFLOP/s | torch ms | auto / torch | im2col's GEMMs | other load |")
+
+
 def _layer_line(r) -> str:
-    torch_part = f"{r['torch_ms']:8.1f} | {r['ratio']:5.2f}×" if "torch_ms" in r else "– | –"
-    wino_part = f"{r['wino_ms']:8.1f}" if "wino_ms" in r else "–"
-    wino_part += f" | {r['wino_ratio']:5.2f}×" if "wino_ratio" in r else " | –"
-    auto_part = f"{r['auto']} {r['auto_ratio']:.2f}×" if "auto_ratio" in r else r["auto"]
-    return (f"| {r['name']:<18} | {r['ms']:8.1f} | {r['gflops']:6.1f} | {r['of_matmul']:5.0%} | "
-            f"{torch_part} | {wino_part} | {auto_part} | {r['busy']:4.0%} |")
+    paths = " | ".join(f"{r[p + '_ms']:7.1f}" if p + "_ms" in r else "–" for p in PATHS)
+    torch_part = f"{r['torch_ms']:7.1f} | {r['ratio']:5.2f}×" if "torch_ms" in r else "– | –"
+    return (f"| {r['name']:<18} | {paths} | {r['auto']} | {r['gflops']:6.1f} | {torch_part} | "
+            f"{r['of_matmul']:5.0%} | {r['busy']:4.0%} |")
 
 
 # ------------------------------------------------------------------- ResNet-20 step
@@ -338,7 +336,7 @@ def bench_eval(reps: int, rng) -> None:
     fns = resnet20_eval_fns(rng)
     wait_until_idle()
     with OtherLoad() as load:
-        t = alternate(fns, reps, pause=0.5, burst=2)
+        t = alternate(fns, reps, pause=0.5, burst=3)
     line = f"ResNet-20 inference, eval, batch 256: tinyquant {t['tinyquant'] * 1e3:.0f} ms"
     if "torch" in t:
         line += f", torch {t['torch'] * 1e3:.0f} ms, ratio {t['tinyquant'] / t['torch']:.2f}×"
@@ -356,7 +354,7 @@ def bench_step(reps: int, rng) -> dict | None:
         return None
     wait_until_idle()
     with OtherLoad() as load:
-        t = alternate(fns, reps, pause=0.5, burst=2)
+        t = alternate(fns, reps, pause=0.5, burst=3)
     row = dict(ms=t["tinyquant"] * 1e3, busy=load.fraction)
     line = f"ResNet-20 training step, batch {BATCH}: tinyquant {row['ms']:.0f} ms ({BATCH / t['tinyquant']:.0f} img/s)"
     if "torch" in t:
@@ -381,9 +379,8 @@ def main(argv=None) -> None:
           f"{os.cpu_count()} CPUs | numpy {np.__version__} | {torch_info} | {reps} reps, median")
     wait_until_idle()
     print(f"np.matmul 2048² float32: {matmul_peak(reps):.0f} GFLOP/s")
-    print("| layer (batch 128, 3×3, pad 1) | im2col ms | GFLOP/s | of matmul | torch ms | ratio | "
-          "winograd ms | ratio | auto | other load |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(LAYER_HEADER)
+    print("|" + "---|" * (LAYER_HEADER.count("|") - 1))
     bench_layers(reps, rng)
     bench_step(max(3, reps // 2), rng)
     bench_eval(max(3, reps // 2), rng)

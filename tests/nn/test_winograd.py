@@ -202,12 +202,15 @@ def test_conv2d_winograd_passes_gradcheck():
 
 def test_forcing_winograd_leaves_other_convolutions_on_im2col():
     from tinyquant.nn.convolution import Conv2dFunction
-    from tinyquant.nn.winograd import WinogradConv2dFunction, use_winograd
+    from tinyquant.nn.convolution import conv_algorithm
+    from tinyquant.nn.winograd import WinogradConv2dFunction
 
-    assert use_winograd("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1))
-    assert not use_winograd("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (2, 2))   # stride 2
-    assert not use_winograd("winograd", (1, 1, 8, 8), (1, 1, 5, 5), (1, 1))   # 5×5
-    assert not use_winograd("im2col", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1))
+    assert conv_algorithm("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1)) == "winograd"
+    assert conv_algorithm("winograd", (1, 1, 8, 8), (1, 1, 3, 3), (2, 2)) == "im2col"   # stride 2
+    assert conv_algorithm("winograd", (1, 1, 8, 8), (1, 1, 5, 5), (1, 1)) == "im2col"   # 5×5
+    assert conv_algorithm("im2col", (1, 1, 8, 8), (1, 1, 3, 3), (1, 1)) == "im2col"
+    assert conv_algorithm("rows", (1, 1, 8, 8), (1, 1, 5, 5), (1, 1)) == "rows"
+    assert conv_algorithm("rows", (1, 1, 8, 8), (1, 1, 3, 3), (2, 1)) == "im2col"
     from tinyquant.nn.parallel import ConvRuntime
 
     rt = ConvRuntime(threads=1, algorithm="winograd")
@@ -221,5 +224,5 @@ def test_forcing_winograd_leaves_other_convolutions_on_im2col():
 def test_unknown_algorithm_is_refused_with_its_name():
     from tinyquant.nn.parallel import ConvRuntime
 
-    with pytest.raises(ValueError, match="algorithm must be one of auto, im2col, winograd, got 'fft'"):
+    with pytest.raises(ValueError, match="algorithm must be one of auto, im2col, rows, winograd, got 'fft'"):
         ConvRuntime(algorithm="fft")

@@ -26,9 +26,10 @@ import numpy as np
 from ..autograd import Function, is_grad_enabled
 from ..ops import check_floating
 from ..tensor import Tensor
-from .im2col import col2im, im2col, output_size, pad2d
+from .im2col import col2im, im2col, output_size
+from .kernel_rows import row_columns, rows_forward, rows_weight_grad, weight_from_rows, weight_rows
 from .parallel import ConvRuntime, blocks, default_runtime
-from .winograd import WinogradConv2dFunction, use_winograd
+from .winograd import WinogradConv2dFunction, applies as winograd_applies
 
 # ------------------------------------------------------------------ checks
 
@@ -123,63 +124,69 @@ class Conv2dReference(Function):
 # ----------------------------------------------------------------- the op
 
 
-def column_block(k: int, positions: int, itemsize: int, budget: int) -> int:
+def block_samples(per_sample: int, itemsize: int, budget: int) -> int:
     """Samples per block of the fast path: as many as keep one block's column matrix
-    (k = C·kh·kw rows, ``positions`` = Ho·Wo columns) within ``budget`` bytes, at least 1."""
-    return max(1, budget // (k * positions * itemsize))
+    (``per_sample`` numbers a sample) within ``budget`` bytes, at least 1."""
+    return max(1, budget // (per_sample * itemsize))
 
 
 class Conv2dFunction(Function):
-    """y = conv2d(x, W) + b through im2col and one batched GEMM (see the module docstring).
+    """y = conv2d(x, W) + b, fast: blocks of the batch on threads, kernel-row GEMMs at stride 1.
 
-    The batch is cut into fixed blocks of a few samples (:func:`column_block`, sized by
+    Stride 1 (every 3×3 layer of ResNet but the downsampling ones) goes through
+    :mod:`tinyquant.nn.kernel_rows`: kh GEMMs over shifted views of one matrix holding kw copies
+    of the input, instead of im2col's kh·kw copies; other strides through im2col and one batched
+    GEMM (the module docstring). Both compute the same sums as :class:`Conv2dReference`.
+
+    The batch is cut into fixed blocks of a few samples (:func:`block_samples`, sized by
     ``ConvRuntime.block_bytes``); each block is the whole computation on its slice of the
     batch, its column matrix built in the thread's :class:`~tinyquant.nn.im2col.Workspace` and
     used at once. Why blocks: the same few megabytes are reused block after block and stay in
     the core's cache, where a column matrix of the whole batch (75 MB for ResNet-20's
-    16-channel layer at batch 128) streams through memory twice; forward + dW of that layer on
-    2 threads went from 27 to 19 ms (benchmarks/README.md). The runtime's threads take
+    16-channel layer at batch 128) streams through memory twice. The runtime's threads take
     contiguous runs of blocks (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`), and dW
     adds the blocks' partial sums in block order, so results do not depend on the thread count.
 
     dW needs the columns again. By default the backward rebuilds them from the saved input,
-    block by block, rather than keeping them from the forward: the columns are kh·kw times the
-    input, and keeping every layer's columns made a ResNet-20 training step at batch 128 hold
-    4.2× PyTorch's working memory (benchmarks/bench_memory.py). ``ConvRuntime(save_columns=True)``
-    keeps them instead.
+    block by block, rather than keeping them from the forward: keeping every layer's columns
+    made a ResNet-20 training step at batch 128 hold 4.2× PyTorch's working memory
+    (benchmarks/bench_memory.py). ``ConvRuntime(save_columns=True)`` keeps them instead.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), runtime=None):
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0), runtime=None, rows=None):
         runtime = default_runtime() if runtime is None else runtime
         o, c, kh, kw = weight.shape
         n, ho, wo = x.shape[0], *map(output_size, x.shape[2:], (kh, kw), stride, padding)
-        k = c * kh * kw
         y = np.empty((n, o, ho * wo), dtype=x.dtype)
-        wm = weight.reshape(o, -1)
         keep = is_grad_enabled() and ctx.needs_input_grad[1] and runtime.save_columns
-        spans = blocks(n, column_block(k, ho * wo, x.itemsize, runtime.block_bytes))
+        rows = stride == (1, 1) if rows is None else bool(rows) and stride == (1, 1)
+        shape = _columns_shape(x.shape, weight.shape, stride, padding, rows)   # one sample's columns
+        spans = blocks(n, block_samples(int(np.prod(shape)), x.itemsize, runtime.block_bytes))
+        w_rows = weight_rows(weight) if rows else weight.reshape(o, -1)
         kept = {}
 
         def run(lo, hi):
             ws = runtime.workspace()
             for i in range(lo, hi):
                 b0, b1 = spans[i]
-                shape = (b1 - b0, k, ho * wo)
-                cols = im2col(x[b0:b1], kh, kw, stride, padding,          # (n, C·kh·kw, Ho·Wo)
-                              out=np.empty(shape, x.dtype) if keep else ws.get("cols", shape, x.dtype))
-                np.matmul(wm, cols, out=y[b0:b1])                       # y[n] = Wm · cols[n]
+                cols = np.empty((b1 - b0, *shape), x.dtype) if keep else ws.get("cols", (b1 - b0, *shape), x.dtype)
+                if rows:                                                # y[n] = Σ_i W_i · R_i[n]
+                    row_columns(x[b0:b1], kw, padding, out=cols, xp=_padded_scratch(ws, x[b0:b1], padding))
+                    rows_forward(cols, w_rows, ho, out=y[b0:b1], tmp=ws.get("y", (b1 - b0, o, ho * wo), x.dtype))
+                else:                                                   # y[n] = Wm · cols[n]
+                    np.matmul(w_rows, im2col(x[b0:b1], kh, kw, stride, padding, out=cols), out=y[b0:b1])
                 if keep:
                     kept[i] = cols
 
-        work = n * k * ho * wo                                          # the columns' size
+        work = n * int(np.prod(shape))                                  # the columns' size
         runtime.over_batch(run, len(spans), work, min_chunk=1)
         if bias is not None:
             y += bias[:, None]
         # dW needs the columns: kept (runtime.save_columns) or rebuilt from x in the backward
         ctx.save_for_backward(weight, kept, x if ctx.needs_input_grad[1] else None)
         ctx.x_shape, ctx.stride, ctx.padding, ctx.runtime = x.shape, stride, padding, runtime
-        ctx.spans, ctx.work = spans, work
+        ctx.spans, ctx.work, ctx.shape, ctx.rows = spans, work, shape, rows
         return y.reshape(n, o, ho, wo)
 
     @staticmethod
@@ -187,12 +194,15 @@ class Conv2dFunction(Function):
         if ctx.stride is None:
             raise RuntimeError("conv2d: backward through the same graph twice; its columns were released")
         weight, kept, x = ctx.saved
-        runtime, spans = ctx.runtime, ctx.spans
+        runtime, spans, shape = ctx.runtime, ctx.spans, ctx.shape
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         n, (o, c, kh, kw) = grad.shape[0], weight.shape
+        rows = ctx.rows
         g = grad.reshape(n, o, -1)                               # (N, O, Ho·Wo)
+        ho = grad.shape[2]
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
         flipped = _flipped(weight) if need_dx and ctx.stride == (1, 1) else None
+        flipped = weight_rows(flipped) if rows and flipped is not None else flipped
 
         def run(lo, hi):
             ws, parts = runtime.workspace(), []
@@ -200,12 +210,21 @@ class Conv2dFunction(Function):
                 b0, b1 = spans[i]
                 if need_dx:
                     _conv2d_input_grad(grad[b0:b1], weight, flipped, ctx.stride, ctx.padding, ws,
-                                       out=dx[b0:b1])
-                if need_dw:
-                    cols = kept.pop(i, None)                     # kept by the forward, or rebuilt
-                    if cols is None:
-                        cols = im2col(x[b0:b1], kh, kw, ctx.stride, ctx.padding,
-                                      out=ws.get("cols", (b1 - b0, c * kh * kw, g.shape[2]), grad.dtype))
+                                       out=dx[b0:b1], rows=rows)
+                if not need_dw:
+                    continue
+                cols = kept.pop(i, None)                         # kept by the forward, or rebuilt
+                if cols is None:
+                    cols = ws.get("cols", (b1 - b0, *shape), grad.dtype)
+                    if rows:
+                        row_columns(x[b0:b1], kw, ctx.padding, out=cols,
+                                    xp=_padded_scratch(ws, x[b0:b1], ctx.padding))
+                    else:
+                        im2col(x[b0:b1], kh, kw, ctx.stride, ctx.padding, out=cols)
+                if rows:                                         # Σ_n R_i[n]·dy[n]ᵀ per kernel row
+                    parts.append(rows_weight_grad(cols, g[b0:b1], kh, ho,
+                                                  tmp=ws.get("dw", (b1 - b0, c * kw, o), grad.dtype)))
+                else:
                     # dW[n]ᵀ = cols[n]·dy[n]ᵀ: (C·kh·kw, Ho·Wo)·(Ho·Wo, O), the orientation
                     # OpenBLAS runs 1.5× faster than dy[n]·cols[n]ᵀ at 16–32 channels
                     per_sample = np.matmul(cols, g[b0:b1].transpose(0, 2, 1),
@@ -216,29 +235,56 @@ class Conv2dFunction(Function):
         partial = [p for parts in runtime.over_batch(run, len(spans), ctx.work, min_chunk=1) for p in parts]
         dw = db = None
         if need_dw:
-            dw = functools.reduce(np.add, partial).T.reshape(weight.shape)   # Σ_n, in block order
+            total = functools.reduce(np.add, partial)            # Σ_n, in block order
+            dw = weight_from_rows(total, weight.shape) if rows else total.T.reshape(weight.shape)
+            dw = np.ascontiguousarray(dw)
             ctx.saved, ctx.stride = (), None                     # the columns are reused from now on
         if ctx.needs_input_grad[2]:
             db = grad.sum(axis=(0, 2, 3))                        # Σ over batch and pixels
         return dx, dw, db
 
 
+def _columns_shape(x_shape, weight_shape, stride, padding, rows: bool) -> tuple[int, ...]:
+    """One sample's column matrix: (C, kw, H + 2·ph, Wo) for the kernel-row path (stride 1),
+    (C·kh·kw, Ho·Wo) for im2col."""
+    (_, c, h, w), (_, _, kh, kw), (ph, pw) = x_shape, weight_shape, padding
+    wo = output_size(w, kw, stride[1], pw)
+    if rows:
+        return c, kw, h + 2 * ph, wo
+    return c * kh * kw, output_size(h, kh, stride[0], ph) * wo
+
+
+def _padded_scratch(ws, x, padding):
+    """A Workspace array for x zero-padded by ``padding`` (its border is rewritten by
+    :func:`~tinyquant.nn.kernel_rows.row_columns`)."""
+    (ph, pw), (n, c, h, w) = padding, x.shape
+    return ws.get("xpad", (n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+
+
 def _flipped(weight):
-    """W'[c, o·kh·kw] = W[o, c, kh−1−i, kw−1−j]: the kernel of dx's convolution (stride 1)."""
-    c = weight.shape[1]
-    return np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)
+    """W'[c, o, i, j] = W[o, c, kh−1−i, kw−1−j]: the kernel of dx's convolution (stride 1)."""
+    return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def _conv2d_input_grad(grad, weight, flipped, stride, padding, ws, out):
-    """dL/dx of the convolution, written into ``out``: a flipped-kernel convolution (stride 1)
-    or col2im (scratch from the Workspace ``ws``)."""
+def _conv2d_input_grad(grad, weight, flipped, stride, padding, ws, out, rows):
+    """dL/dx of the convolution, written into ``out``: at stride 1 a convolution of dy with the
+    flipped kernel (``flipped``: :func:`_flipped`, as kernel rows if ``rows``), by kernel rows or
+    im2col; else col2im. Scratch from the Workspace ``ws``."""
     o, c, kh, kw = weight.shape
     (ph, pw), n, (h, w) = padding, grad.shape[0], out.shape[2:]
     if stride == (1, 1):
-        # dx[n, c, h, w] = Σ_{o, i, j} dy_pad[n, o, h + i, w + j] · W[o, c, kh−1−i, kw−1−j]
-        dcols = im2col(_pad_or_crop(grad, kh - 1 - ph, kw - 1 - pw), kh, kw,
-                       out=ws.get("dcols", (n, o * kh * kw, h * w), grad.dtype))
-        np.matmul(flipped, dcols, out=out.reshape(n, c, h * w))  # (N, C, H·W)
+        # dx[n, c, h, w] = Σ_{o, i, j} dy_pad[n, o, h + i, w + j] · W[o, c, kh−1−i, kw−1−j],
+        # dy padded by kh−1−ph (a negative amount crops)
+        qh, qw = kh - 1 - ph, kw - 1 - pw
+        g = grad[..., max(-qh, 0):grad.shape[2] - max(-qh, 0), max(-qw, 0):grad.shape[3] - max(-qw, 0)]
+        pad = (max(qh, 0), max(qw, 0))
+        if rows:
+            r = row_columns(g, kw, pad, xp=_padded_scratch(ws, g, pad),
+                            out=ws.get("dcols", (n, o, kw, g.shape[2] + 2 * pad[0], w), grad.dtype))
+            rows_forward(r, flipped, h, out=out.reshape(n, c, h * w), tmp=ws.get("dx", (n, c, h * w), grad.dtype))
+        else:
+            dcols = im2col(g, kh, kw, padding=pad, out=ws.get("dcols", (n, o * kh * kw, h * w), grad.dtype))
+            np.matmul(np.ascontiguousarray(flipped).reshape(c, -1), dcols, out=out.reshape(n, c, h * w))
         return out
     g = grad.reshape(n, o, -1)
     dcols = np.matmul(weight.reshape(o, -1).T, g,                # (N, C·kh·kw, Ho·Wo)
@@ -247,10 +293,39 @@ def _conv2d_input_grad(grad, weight, flipped, stride, padding, ws, out):
     return out
 
 
-def _pad_or_crop(a, ph: int, pw: int):
-    """Zero-pad the last two axes by ph, pw on each side; a negative amount crops instead."""
-    a = a[..., max(-ph, 0) : a.shape[-2] - max(-ph, 0), max(-pw, 0) : a.shape[-1] - max(-pw, 0)]
-    return pad2d(a, max(ph, 0), max(pw, 0))
+# ------------------------------------------------------------- which path
+
+
+#: What ``"auto"`` takes at stride 1, from measurements of forward + backward on 2 threads
+#: (benchmarks/README.md, Performance II; ms, im2col / rows / winograd):
+#:
+#: * Winograd for 3×3 kernels with at least ``WINOGRAD_MIN_CHANNELS`` input and output channels
+#:   on images of at most ``WINOGRAD_MAX_PIXELS`` pixels: 64 ch 8×8, batch 128: 20.3 / 26.0 /
+#:   14.6; 32→64 ch 4×4, batch 64: 4.0 / 3.1 / 2.0; 32 ch 8×8: 6.6 / 4.9 / 4.5.
+#: * im2col when one kernel row's GEMM would be thin (C·kw < ``ROWS_MIN_DEPTH``): the 3-channel
+#:   stem at 32×32, batch 128: 12.0 / 18.9 / 30.3.
+#: * kernel rows otherwise: 16 ch 32×32: 39.4 / 25.0 / 44.0; 32 ch 16×16: 25.1 / 18.8 / 24.1;
+#:   16 ch 8×8: 4.6 / 3.1 / 3.5.
+WINOGRAD_MIN_CHANNELS, WINOGRAD_MAX_PIXELS, ROWS_MIN_DEPTH = 32, 64, 16
+
+
+def conv_algorithm(algorithm: str, x_shape, weight_shape, stride) -> str:
+    """The path conv2d takes: ``"winograd"`` (:mod:`tinyquant.nn.winograd`), ``"rows"``
+    (:mod:`tinyquant.nn.kernel_rows`) or ``"im2col"``. A forced ``algorithm`` applies where it
+    can (Winograd: stride-1 3×3; rows: stride 1) and im2col does the rest; ``"auto"`` follows
+    the measurements above."""
+    stride = tuple(stride)
+    if algorithm == "im2col" or stride != (1, 1):
+        return "im2col"
+    wino = winograd_applies(weight_shape, stride)
+    if algorithm == "winograd":
+        return "winograd" if wino else "im2col"
+    if algorithm == "rows":
+        return "rows"
+    (o, c, _, kw), pixels = weight_shape, x_shape[2] * x_shape[3]
+    if wino and pixels <= WINOGRAD_MAX_PIXELS and min(o, c) >= WINOGRAD_MIN_CHANNELS:
+        return "winograd"
+    return "rows" if c * kw >= ROWS_MIN_DEPTH else "im2col"
 
 
 # ------------------------------------------------------------- public API
@@ -275,9 +350,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                 f"(input shape {x.shape}, padding {padding})"
             )
     runtime = default_runtime() if runtime is None else runtime
-    if use_winograd(runtime.algorithm, x.shape, weight.shape, stride):
+    path = conv_algorithm(runtime.algorithm, x.shape, weight.shape, stride)
+    if path == "winograd":
         return WinogradConv2dFunction.apply(x, weight, bias, padding=padding, runtime=runtime)
-    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding, runtime=runtime)
+    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding, runtime=runtime,
+                                rows=path == "rows")
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,

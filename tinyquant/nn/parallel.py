@@ -58,7 +58,7 @@ def check_threads(value, where: str = "ConvRuntime") -> int:
     return value
 
 
-ALGORITHMS = ("auto", "im2col", "winograd")
+ALGORITHMS = ("auto", "im2col", "rows", "winograd")
 
 
 def check_algorithm(value, where: str = "ConvRuntime") -> str:
@@ -68,7 +68,7 @@ def check_algorithm(value, where: str = "ConvRuntime") -> str:
 
 
 def default_algorithm() -> str:
-    """``TINYQUANT_CONV_ALGORITHM`` if set (auto, im2col or winograd), else ``"auto"``."""
+    """``TINYQUANT_CONV_ALGORITHM`` if set (auto, im2col, rows or winograd), else ``"auto"``."""
     return check_algorithm(os.environ.get("TINYQUANT_CONV_ALGORITHM", "auto"),
                            "TINYQUANT_CONV_ALGORITHM")
 
@@ -128,9 +128,11 @@ class ConvRuntime:
 
     @property
     def algorithm(self) -> str:
-        """How stride-1 3×3 convolutions are computed: ``"im2col"``, ``"winograd"``
-        (:mod:`tinyquant.nn.winograd`) or ``"auto"`` (the one measured faster for the shape;
-        every other convolution always uses im2col)."""
+        """How convolutions are computed: ``"auto"`` (the path measured faster for the shape,
+        :func:`tinyquant.nn.convolution.conv_algorithm`), or forced where it applies:
+        ``"winograd"`` (stride-1 3×3, :mod:`tinyquant.nn.winograd`), ``"rows"`` (stride 1,
+        :mod:`tinyquant.nn.kernel_rows`) or ``"im2col"`` (everything); convolutions a forced
+        path does not apply to use im2col."""
         return self._algorithm
 
     @algorithm.setter

@@ -316,23 +316,6 @@ def applies(weight_shape, stride) -> bool:
     return tuple(weight_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
 
 
-#: ``"auto"`` takes Winograd for stride-1 3×3 convolutions with at least this many input and
-#: output channels. Measured (forward + backward, 2 threads, benchmarks/README.md): 16 channels
-#: at 32×32 im2col 36 ms, Winograd 40; 32 at 16×16 26 / 22; 64 at 8×8 20 / 13; at batch 64,
-#: 32 channels at 8×8 6.1 / 4.1 and 32→64 at 4×4 3.7 / 1.8. Below 32 channels the 16 GEMMs are
-#: too thin and the transforms' passes over memory cost more than the multiplications saved.
-AUTO_MIN_CHANNELS = 32
-
-
-def use_winograd(algorithm: str, x_shape, weight_shape, stride) -> bool:
-    """Whether conv2d takes the Winograd path: where it applies and is asked for, or, for
-    ``"auto"``, where it applies and both channel counts are at least
-    :data:`AUTO_MIN_CHANNELS` (where benchmarks/bench_conv.py measured it faster)."""
-    if not applies(weight_shape, stride) or algorithm == "im2col":
-        return False
-    return algorithm == "winograd" or min(weight_shape[:2]) >= AUTO_MIN_CHANNELS
-
-
 def block_size(h: int, w: int, channels: int, itemsize: int, budget: int) -> int:
     """Samples per block: as many as keep one block's V (16 numbers per tile and channel;
     ``channels`` the larger of the input and output counts) within ``budget`` bytes, at
