@@ -4,13 +4,16 @@
     python benchmarks/bench_conv.py --quick    # fewer repetitions, a smoke test
 
 For each ResNet-20 convolution shape at batch 128, float32 (3×3, padding 1), side by side
-in one run: median time of forward + backward (dx and dW), GFLOP/s, the fraction of the
-machine's matmul throughput on the same three GEMM sizes (np.matmul timed in this run), and
-the ratio to PyTorch with the same number of threads. tinyquant and PyTorch are timed
-alternately, repetition by repetition, after waiting for the CPUs to be idle, because these
-machines are shared and absolute times drift (PERF.md). Then one full ResNet-20 training step
-(forward, cross-entropy, backward, SGD step) against PyTorch's own ResNet-20 written below.
-Targets: each conv layer within 2× of PyTorch, the ResNet-20 step within 2.5×.
+in one run: forward + backward (dx and dW) by each of conv2d's paths forced (im2col, kernel
+rows, Winograd; the last two at stride 1 only), which one ``auto`` takes and its GFLOP/s, the
+ratio of that path to PyTorch with the same number of threads, and the share of im2col's time
+its three GEMMs alone take (np.matmul on the same shapes). tinyquant and PyTorch are timed
+alternately, repetition by repetition, after waiting for the CPUs to be idle, each in a short
+burst whose first call is not counted (``alternate``), because these machines are shared and
+absolute times drift (PERF.md). Then one full ResNet-20 training step (forward,
+cross-entropy, backward, SGD step) and ResNet-20 inference (eval, batch 256, with and without
+batch norm folded) against PyTorch's own ResNet-20 written below.
+Targets (issue 16): every stride-1 3×3 layer ≤ 1.3× PyTorch, the step ≤ 1.3×, inference ≤ 1.2×.
 """
 
 from __future__ import annotations

@@ -36,10 +36,19 @@ def trained(model_name: str, quantizer: str = "none", act_bits: int = 0, act_qua
 
 
 def float_logits(model, x):
+    """The float model's logits, its convolutions by the plain im2col path: the packed runtime
+    computes the same sums in im2col's order, and Winograd's transforms round differently
+    (on the TTQ ResNet-20 the share of samples within 1e-4 was 0.989 with ``auto``'s Winograd
+    layers, 0.997 with im2col; the largest relative error 1.8e-4 and 1.7e-4)."""
     from tinyquant import Tensor, no_grad
+    from tinyquant.nn.parallel import ConvRuntime, set_default_runtime
 
-    with no_grad():
-        return model(Tensor(x)).data
+    previous = set_default_runtime(ConvRuntime(algorithm="im2col"))
+    try:
+        with no_grad():
+            return model(Tensor(x)).data
+    finally:
+        set_default_runtime(previous)
 
 
 def relative_errors(out, ref):
