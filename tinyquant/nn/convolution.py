@@ -289,8 +289,7 @@ def _conv2d_input_grad(grad, weight, flipped, stride, padding, ws, out, rows):
     g = grad.reshape(n, o, -1)
     dcols = np.matmul(weight.reshape(o, -1).T, g,                # (N, C·kh·kw, Ho·Wo)
                       out=ws.get("dcols", (n, c * kh * kw, g.shape[2]), grad.dtype))
-    out[...] = col2im(dcols, out.shape, kh, kw, stride, padding)
-    return out
+    return col2im(dcols, out.shape, kh, kw, stride, padding, out=out)
 
 
 # ------------------------------------------------------------- which path

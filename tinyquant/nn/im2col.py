@@ -128,8 +128,9 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride=(1, 1), padding=(0, 0), out=N
     return out
 
 
-def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
-    """The adjoint of im2col: x[n, c, h, w] = Σ of the column entries that copied x_pad[n, c, h, w]."""
+def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride=(1, 1), padding=(0, 0), out=None) -> np.ndarray:
+    """The adjoint of im2col: x[n, c, h, w] = Σ of the column entries that copied x_pad[n, c, h, w].
+    ``out``: an array of shape x_shape to write the result into."""
     (sh, sw), (ph, pw) = stride, padding
     n, c, h, w = x_shape
     ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
@@ -138,6 +139,8 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride=(1, 1), padding=(
     for i in range(kh):  # a loop over kernel offsets only
         for j in range(kw):
             xp[:, :, i : i + sh * (ho - 1) + 1 : sh, j : j + sw * (wo - 1) + 1 : sw] += blocks[:, :, i, j]
-    if ph == 0 and pw == 0:
-        return xp
-    return np.ascontiguousarray(xp[:, :, ph : ph + h, pw : pw + w])
+    x = xp if ph == 0 and pw == 0 else xp[:, :, ph : ph + h, pw : pw + w]
+    if out is None:
+        return np.ascontiguousarray(x)
+    out[...] = x
+    return out
