@@ -103,7 +103,9 @@ def child(lib: str, depth: int, batch: int, steps: int) -> dict:
 
 
 def measure(lib: str, depth: int, batch: int, steps: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="2")
+    root = os.path.dirname(HERE)                 # the checkout, importable without an install
+    env = dict(os.environ, OMP_NUM_THREADS="2",
+               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     out = subprocess.run([sys.executable, __file__, "--child", lib, str(depth), str(batch), str(steps)],
                          capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
