@@ -11,7 +11,6 @@ from tinyquant.nn.winograd import (
     AT,
     BT,
     G,
-    blocks,
     input_transform,
     input_transform_adjoint,
     kernel_transform,
@@ -151,8 +150,11 @@ def test_spatial_major_places_every_pixel_by_parity():
 
 
 def test_blocks_cover_the_batch_in_fixed_spans():
+    from tinyquant.nn.parallel import blocks, budget_blocks
+
     assert blocks(20, 8) == [(0, 8), (8, 16), (16, 20)]
     assert blocks(3, 8) == [(0, 3)]
+    assert budget_blocks(20, 100, 800) == blocks(20, 8) and budget_blocks(3, 100, 1) == blocks(3, 1)
 
 
 # ------------------------------------------------------------ through conv2d and autograd

@@ -28,7 +28,7 @@ from ..ops import check_floating
 from ..tensor import Tensor
 from .im2col import col2im, im2col, output_size
 from .kernel_rows import row_columns, rows_forward, rows_weight_grad, weight_from_rows, weight_rows
-from .parallel import ConvRuntime, blocks, default_runtime
+from .parallel import ConvRuntime, budget_blocks, default_runtime
 from .winograd import WinogradConv2dFunction, applies as winograd_applies
 
 # ------------------------------------------------------------------ checks
@@ -124,12 +124,6 @@ class Conv2dReference(Function):
 # ----------------------------------------------------------------- the op
 
 
-def block_samples(per_sample: int, itemsize: int, budget: int) -> int:
-    """Samples per block of the fast path: as many as keep one block's column matrix
-    (``per_sample`` numbers a sample) within ``budget`` bytes, at least 1."""
-    return max(1, budget // (per_sample * itemsize))
-
-
 class Conv2dFunction(Function):
     """y = conv2d(x, W) + b, fast: blocks of the batch on threads, kernel-row GEMMs at stride 1.
 
@@ -138,7 +132,7 @@ class Conv2dFunction(Function):
     of the input, instead of im2col's kh·kw copies; other strides through im2col and one batched
     GEMM (the module docstring). Both compute the same sums as :class:`Conv2dReference`.
 
-    The batch is cut into fixed blocks of a few samples (:func:`block_samples`, sized by
+    The batch is cut into fixed blocks of a few samples (:func:`~tinyquant.nn.parallel.budget_blocks`, sized by
     ``ConvRuntime.block_bytes``); each block is the whole computation on its slice of the
     batch, its column matrix built in the thread's :class:`~tinyquant.nn.im2col.Workspace` and
     used at once. Why blocks: the same few megabytes are reused block after block and stay in
@@ -162,7 +156,7 @@ class Conv2dFunction(Function):
         keep = is_grad_enabled() and ctx.needs_input_grad[1] and runtime.save_columns
         rows = stride == (1, 1) if rows is None else bool(rows) and stride == (1, 1)
         shape = _columns_shape(x.shape, weight.shape, stride, padding, rows)   # one sample's columns
-        spans = blocks(n, block_samples(int(np.prod(shape)), x.itemsize, runtime.block_bytes))
+        spans = budget_blocks(n, int(np.prod(shape)) * x.itemsize, runtime.block_bytes)
         w_rows = weight_rows(weight) if rows else weight.reshape(o, -1)
         kept = {}
 
@@ -180,7 +174,7 @@ class Conv2dFunction(Function):
                     kept[i] = cols
 
         work = n * int(np.prod(shape))                                  # the columns' size
-        runtime.over_batch(run, len(spans), work, min_chunk=1)
+        runtime.over_batch(run, len(spans), work)
         if bias is not None:
             y += bias[:, None]
         # dW needs the columns: kept (runtime.save_columns) or rebuilt from x in the backward
@@ -232,7 +226,7 @@ class Conv2dFunction(Function):
                     parts.append(per_sample.sum(axis=0))
             return parts
 
-        partial = [p for parts in runtime.over_batch(run, len(spans), ctx.work, min_chunk=1) for p in parts]
+        partial = [p for parts in runtime.over_batch(run, len(spans), ctx.work) for p in parts]
         dw = db = None
         if need_dw:
             total = functools.reduce(np.add, partial)            # Σ_n, in block order

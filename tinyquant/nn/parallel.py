@@ -35,7 +35,7 @@ from threadpoolctl import ThreadpoolController
 
 from .im2col import Workspace
 
-MIN_CHUNK = 8            # samples per chunk, at least
+MIN_CHUNK = 1            # blocks per chunk, at least
 #: Bytes of one block's scratch matrix (see ConvRuntime.block_bytes): a few MB, the size of a
 #: core's L2 cache here, measured in benchmarks/README.md (Performance II).
 BLOCK_BYTES = 2 << 20
@@ -50,6 +50,12 @@ def blocks(n: int, size: int) -> list[tuple[int, int]]:
     """[lo, hi) ranges of ``size`` samples covering range(n) (the last may be shorter): the
     fixed blocks a convolution works through, whatever the thread count."""
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
+def budget_blocks(n: int, per_sample_bytes: int, budget: int) -> list[tuple[int, int]]:
+    """:func:`blocks` of as many samples as keep one block's scratch matrix (``per_sample_bytes``
+    a sample) within ``budget`` bytes, at least one sample."""
+    return blocks(n, max(1, budget // per_sample_bytes))
 
 
 def check_threads(value, where: str = "ConvRuntime") -> int:
@@ -109,7 +115,7 @@ class ConvRuntime:
         self.save_columns = bool(save_columns)
         self.algorithm = default_algorithm() if algorithm is None else algorithm
         self.min_chunk, self.min_work = min_chunk, min_work
-        #: bytes of one block's scratch matrix (convolution.column_block, winograd.block_size)
+        #: bytes of one block's scratch matrix (budget_blocks: im2col's or the kernel rows' columns, Winograd's V)
         if isinstance(block_bytes, bool) or not isinstance(block_bytes, int) or block_bytes < 1:
             raise ValueError(f"ConvRuntime: block_bytes must be a positive integer, got {block_bytes!r}")
         self.block_bytes = block_bytes
@@ -158,22 +164,20 @@ class ConvRuntime:
         self._pools.clear()
         self._blas = None
 
-    def chunk_bounds(self, n: int, work: int, min_chunk: int | None = None) -> list[tuple[int, int]]:
-        """Contiguous [lo, hi) ranges covering range(n): one per thread when the batch (n)
-        and the work (elements touched) are large enough, else one range. ``min_chunk``
-        (default: the runtime's) is the fewest items a chunk may hold; callers that pass
-        blocks of samples rather than samples pass 1."""
-        min_chunk = self.min_chunk if min_chunk is None else min_chunk
-        k = min(self.threads, n // min_chunk) if work >= self.min_work else 1
+    def chunk_bounds(self, n: int, work: int) -> list[tuple[int, int]]:
+        """Contiguous [lo, hi) ranges covering range(n) blocks: one per thread when there are
+        enough blocks (``min_chunk`` per chunk) and the work (elements touched) is large
+        enough, else one range."""
+        k = min(self.threads, n // self.min_chunk) if work >= self.min_work else 1
         if k <= 1:
             return [(0, n)]
         edges = [round(i * n / k) for i in range(k + 1)]
         return list(zip(edges[:-1], edges[1:]))
 
-    def over_batch(self, fn, n: int, work: int = MIN_WORK, min_chunk: int | None = None) -> list:
-        """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work, min_chunk)]``, the chunks on
-        parallel threads with BLAS limited to one thread each."""
-        bounds = self.chunk_bounds(n, work, min_chunk)
+    def over_batch(self, fn, n: int, work: int = MIN_WORK) -> list:
+        """``[fn(lo, hi) for lo, hi in chunk_bounds(n, work)]``, the chunks on parallel
+        threads with BLAS limited to one thread each."""
+        bounds = self.chunk_bounds(n, work)
         if len(bounds) == 1:
             return [fn(0, n)]
         if self._blas is None:

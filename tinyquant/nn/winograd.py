@@ -29,7 +29,7 @@ another approximation): with dM[ξν] = (A dY Aᵀ)[ξν] per tile,
     dU[ξν] = dM[ξν]ᵀ · V[ξν],    dW = Gᵀ dU G          (the kernel gradient, 16 GEMMs)
     dV[ξν] = dM[ξν] · U[ξν],     dd = B dV Bᵀ           (per tile; overlapping tiles add up)
 
-How it is fast in NumPy: the batch is cut into blocks of a few samples (``block_size``), and
+How it is fast in NumPy: the batch is cut into blocks of a few samples (``v_bytes``), and
 each block is copied into a spatial-major layout (below) where every transform is a handful of
 additions over long contiguous runs; the scratch arrays of a block come from the thread's
 :class:`~tinyquant.nn.im2col.Workspace`, so block after block the same memory is reused while
@@ -53,7 +53,7 @@ import functools
 import numpy as np
 
 from ..autograd import Function
-from .parallel import blocks, default_runtime
+from .parallel import budget_blocks, default_runtime
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
@@ -316,20 +316,20 @@ def applies(weight_shape, stride) -> bool:
     return tuple(weight_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
 
 
-def block_size(h: int, w: int, channels: int, itemsize: int, budget: int) -> int:
-    """Samples per block: as many as keep one block's V (16 numbers per tile and channel;
-    ``channels`` the larger of the input and output counts) within ``budget`` bytes, at
-    least 1. Each block is transformed, multiplied and transformed back while its scratch
-    arrays are still in the core's cache; fewer, larger blocks make fewer NumPy calls, which
-    matters because every call takes the GIL that the batch threads share."""
+def v_bytes(h: int, w: int, channels: int, itemsize: int) -> int:
+    """Bytes of one sample's V (16 numbers per tile and channel; ``channels`` the larger of the
+    input and output counts), what the blocks are sized by: each block is transformed,
+    multiplied and transformed back while its scratch arrays are still in the core's cache;
+    fewer, larger blocks make fewer NumPy calls, which matters because every call takes the
+    GIL that the batch threads share."""
     _, _, th, tw = tiles(h, w, 1)
-    return max(1, budget // (16 * th * tw * channels * itemsize))
+    return 16 * th * tw * channels * itemsize
 
 
 class WinogradConv2dFunction(Function):
     """y = conv2d(x, W) + b for stride 1 and 3×3 kernels by Winograd F(2×2, 3×3).
 
-    The batch is cut into fixed blocks (:func:`block_size`, :func:`blocks`); each block
+    The batch is cut into fixed blocks (:func:`v_bytes`, ``parallel.budget_blocks``); each block
     is one :func:`winograd_forward` / :func:`winograd_backward`, and the runtime's threads take
     contiguous runs of blocks (:meth:`tinyquant.nn.parallel.ConvRuntime.over_batch`). dW adds the
     blocks' dU in block order, so the result does not depend on the thread count. Nothing but
@@ -344,7 +344,7 @@ class WinogradConv2dFunction(Function):
         ho, wo, _, _ = tiles(*x.shape[2:], padding)
         ut = gemm_kernel(weight)
         y = np.empty((n, o, ho, wo), dtype=x.dtype)
-        spans = blocks(n, block_size(*x.shape[2:], max(x.shape[1], o), x.itemsize, runtime.block_bytes))
+        spans = budget_blocks(n, v_bytes(*x.shape[2:], max(x.shape[1], o), x.itemsize), runtime.block_bytes)
 
         def run(lo, hi):
             ws = runtime.workspace()
@@ -352,7 +352,7 @@ class WinogradConv2dFunction(Function):
                 winograd_forward(x[b0:b1], weight, padding, ut, out=y[b0:b1], ws=ws)
 
         work = 4 * x.size
-        runtime.over_batch(run, len(spans), work, min_chunk=1)
+        runtime.over_batch(run, len(spans), work)
         if bias is not None:
             y += bias[:, None, None]
         ctx.save_for_backward(ut, weight, x if ctx.needs_input_grad[1] else None)
@@ -364,8 +364,8 @@ class WinogradConv2dFunction(Function):
         ut, weight, x = ctx.saved
         need_dx, need_dw = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
-        spans = blocks(grad.shape[0], block_size(*ctx.x_shape[2:], max(weight.shape[:2]), grad.itemsize,
-                                                 ctx.runtime.block_bytes))
+        spans = budget_blocks(grad.shape[0], v_bytes(*ctx.x_shape[2:], max(weight.shape[:2]), grad.itemsize),
+                              ctx.runtime.block_bytes)
         xs = x if need_dw else np.broadcast_to(np.zeros((), grad.dtype), ctx.x_shape)
 
         def run(lo, hi):
@@ -377,7 +377,7 @@ class WinogradConv2dFunction(Function):
                 dus.append(du)
             return dus
 
-        per_block = [du for dus in ctx.runtime.over_batch(run, len(spans), ctx.work, min_chunk=1)
+        per_block = [du for dus in ctx.runtime.over_batch(run, len(spans), ctx.work)
                      for du in dus]
         dw = None
         if need_dw:
