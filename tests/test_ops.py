@@ -125,6 +125,22 @@ def test_cross_entropy_equals_negative_log_softmax_of_the_label():
     assert tq.cross_entropy(tq.Tensor(z), y).item() == pytest.approx(expected, rel=1e-12)
 
 
+def test_relu_is_max_with_zero_at_the_edges_and_its_gradient_is_zero_at_and_below_zero():
+    values = np.array([-np.inf, -2.0, -0.0, 0.0, 1e-30, 3.0, np.inf, np.nan], dtype=np.float32)
+    x = tq.Tensor(values, requires_grad=True)
+    y = x.relu()
+    np.testing.assert_array_equal(y.data, np.array([0, 0, 0, 0, 1e-30, 3, np.inf, np.nan], np.float32))
+    assert y.dtype == np.float32
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0, 0, 0, 0, 1, 1, 1, 0])
+
+
+def test_relu_without_a_gradient_to_compute_keeps_no_mask():
+    ctx = tq.autograd.Context((False,))  # inference: the input needs no gradient
+    np.testing.assert_array_equal(tq.ops.ReLU.forward(ctx, np.array([-1.0, 2.0])), [0.0, 2.0])
+    assert ctx.saved == ()
+
+
 def test_log_softmax_is_finite_for_huge_logits():
     z = tq.Tensor(np.array([[1e4, 0.0, -1e4]]), requires_grad=True)
     out = tq.log_softmax(z)

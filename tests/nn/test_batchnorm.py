@@ -26,6 +26,17 @@ def test_batch_norm_eval_gradient_matches_finite_differences():
                  rng.standard_normal((4, 3, 2, 2)), rng.standard_normal(3), rng.standard_normal(3))
 
 
+def test_batch_norm_eval_output_is_the_affine_map_of_the_running_statistics():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 4, 2, 5)) * 3 + 2
+    mean, var = rng.standard_normal(4), rng.uniform(0.5, 2, 4)
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+    y = F.batch_norm(tq.Tensor(x), mean, var, tq.Tensor(gamma), tq.Tensor(beta), training=False, eps=1e-3)
+    c = (slice(None), None, None)                               # per channel, over (N, C, H, W)
+    expected = gamma[c] * (x - mean[c]) / np.sqrt(var[c] + 1e-3) + beta[c]
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_training_output_is_normalized_per_channel():
     x = np.random.default_rng(1).standard_normal((16, 4, 3, 3)).astype(np.float32) * 5 + 3
     y = nn.BatchNorm2d(4)(tq.Tensor(x)).data

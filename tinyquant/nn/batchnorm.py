@@ -73,30 +73,43 @@ class BatchNormFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, mean, var, eps, batch_statistics, centered=None):
         inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        ctx.batch_statistics = batch_statistics
+        if not batch_statistics:
+            # constants μ, σ²: y = a·x + (β − μ·a), a = γ/√(σ² + ε) -- two passes, not four;
+            # the backward rebuilds x̂ from x if it needs dγ
+            a = (weight * inv_std).astype(x.dtype)
+            y = _as_ncl(x) * a[:, None]
+            y += (bias - mean * a).astype(x.dtype)[:, None]
+            ctx.save_for_backward(x, inv_std, weight)
+            ctx.mean = mean
+            return y.reshape(x.shape)
         x_hat = _as_ncl(x) - mean[:, None] if centered is None else centered
         x_hat *= inv_std[:, None]                                  # in place: x̂ = (x − μ)/√(σ² + ε)
         ctx.save_for_backward(x_hat, inv_std, weight)
-        ctx.batch_statistics = batch_statistics
         y = x_hat * weight[:, None]
         y += bias[:, None]
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, inv_std, weight = ctx.saved
+        saved, inv_std, weight = ctx.saved
         g = _as_ncl(grad)
         sum_g = np.einsum("ncl->c", g)                             # dβ
-        sum_g_xhat = np.einsum("ncl,ncl->c", g, x_hat)             # dγ
         scale = (weight * inv_std)[:, None]
-        if ctx.batch_statistics:
-            m = g.shape[0] * g.shape[2]
-            # dx = γ/(m·√(σ² + ε)) · (m·g − Σg − x̂·Σg·x̂), evaluated in place
-            dx = x_hat * (-sum_g_xhat / m)[:, None]
-            dx += g
-            dx -= (sum_g / m)[:, None]
-            dx *= scale
-        else:
-            dx = g * scale
+        if not ctx.batch_statistics:                               # saved is x itself
+            sum_g_xhat = None
+            if ctx.needs_input_grad[1]:
+                x_hat = (_as_ncl(saved) - ctx.mean[:, None]) * inv_std[:, None]
+                sum_g_xhat = np.einsum("ncl,ncl->c", g, x_hat)     # dγ
+            return (g * scale).reshape(grad.shape), sum_g_xhat, sum_g
+        x_hat = saved
+        sum_g_xhat = np.einsum("ncl,ncl->c", g, x_hat)             # dγ
+        m = g.shape[0] * g.shape[2]
+        # dx = γ/(m·√(σ² + ε)) · (m·g − Σg − x̂·Σg·x̂), evaluated in place
+        dx = x_hat * (-sum_g_xhat / m)[:, None]
+        dx += g
+        dx -= (sum_g / m)[:, None]
+        dx *= scale
         return dx.reshape(grad.shape), sum_g_xhat, sum_g
 
 
