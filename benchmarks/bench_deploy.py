@@ -41,6 +41,7 @@ from tinyquant.nn.convolution import conv2d  # noqa: E402
 from tinyquant.nn.models import build_model  # noqa: E402
 from tinyquant.quant import get_quantizer  # noqa: E402
 from tinyquant.train.checkpoint import save_checkpoint, with_prefix  # noqa: E402
+from timing import alternate  # noqa: E402
 
 LAYERS = [("16→16, 32×32", 16, 32), ("32→32, 16×16", 32, 16), ("64→64, 8×8", 64, 8)]
 
@@ -76,20 +77,6 @@ def file_sizes(out: Path) -> list[str]:
     return rows
 
 
-def alternate(fns: dict, reps: int) -> dict:
-    """Median seconds of each function, called in turn repetition by repetition (after one
-    untimed call each: buffers, caches and the packed kernels' one-time preparation)."""
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t)
-    return {k: float(np.median(v)) for k, v in times.items()}
-
-
 def layer_node(channels, quantizer, act):
     conv = Conv2d(channels, channels, 3, padding=1, bias=False, rng=1)
     conv.weight_quantizer = get_quantizer(quantizer, **({"bits": 2} if quantizer == "uniq" else {}))
@@ -119,7 +106,7 @@ def layer_times(batch: int, reps: int) -> list[str]:
                 w = conv.quantized_weight().data
                 xin = conv.quantized_input(Tensor(x)).data
             t = alternate({"float": lambda: conv2d(Tensor(xin), Tensor(w), padding=1),
-                           "packed": lambda: quantized_layer(node, x)}, reps)
+                           "packed": lambda: quantized_layer(node, x)}, reps, pause=0)
             rows.append(f"| {label} | {kind} | {t['float'] * 1e3:.1f} | {t['packed'] * 1e3:.1f} | "
                         f"{t['packed'] / t['float']:.2f} |")
     return rows
@@ -138,7 +125,7 @@ def model_times(batch: int, reps: int) -> list[str]:
             with no_grad():
                 model(Tensor(x))
 
-        t = alternate({"float": floating, "packed": lambda: run(packed, x)}, reps)
+        t = alternate({"float": floating, "packed": lambda: run(packed, x)}, reps, pause=0)
         rows.append(f"| {label}, batch {batch} | {t['float'] * 1e3:.1f} | {t['packed'] * 1e3:.1f} | "
                     f"{t['packed'] / t['float']:.2f} |")
     return rows
@@ -153,7 +140,7 @@ def where_it_stands(batch: int, reps: int) -> list[str]:
         w = np.where(rng.random((c, c, 3, 3)) < 0.5, -1, 1).astype(np.int8)
         conv = BinaryConvWeights(w, w.shape, (1, 1), (1, 1))
         xs, wf = np.where(x >= 0, 1.0, -1.0).astype(np.float32), w.astype(np.float32)
-        t = alternate({"float": lambda: conv2d(Tensor(xs), Tensor(wf), padding=1), "xnor": lambda: conv(x)}, reps)
+        t = alternate({"float": lambda: conv2d(Tensor(xs), Tensor(wf), padding=1), "xnor": lambda: conv(x)}, reps, pause=0)
         k, m = c * 9, batch * hw * hw
         macs = m * c * k
         words = as_uint64_rows(conv.words).shape[1]                  # uint64 words per window

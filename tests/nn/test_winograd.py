@@ -60,6 +60,14 @@ shapes = st.tuples(
 )
 
 
+def _float64_case(shape, seed):
+    """x, kernel, padding and an upstream gradient dy for one drawn (N, C, O, H, W, padding)."""
+    n, c, o, h, w, p = shape
+    rng = np.random.default_rng(seed)
+    x, k = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, 3, 3))
+    return x, k, p, rng.standard_normal((n, o, h + 2 * p - 2, w + 2 * p - 2))
+
+
 def test_one_tile_is_the_minimal_filtering_formula():
     # F(2, 3) in one dimension: y0 = d0 g0 + d1 g1 + d2 g2, y1 = d1 g0 + d2 g1 + d3 g2.
     d, g = np.array([1.0, 2.0, -3.0, 5.0]), np.array([0.5, -1.0, 2.0])
@@ -80,15 +88,24 @@ def test_reference_matches_direct_convolution(shape, seed):
 @settings(max_examples=40, deadline=None)
 @given(shape=shapes, seed=st.integers(0, 2**31 - 1))
 def test_forward_and_both_gradients_match_im2col_in_float64(shape, seed):
-    n, c, o, h, w, p = shape
-    rng = np.random.default_rng(seed)
-    x, k = rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, 3, 3))
-    dy = rng.standard_normal((n, o, h + 2 * p - 2, w + 2 * p - 2))
+    x, k, p, dy = _float64_case(shape, seed)
     y_ref, dx_ref, dw_ref = _im2col_conv(x, k, p, dy)
     y, dx, dw = _winograd_all(x, k, p, dy)
     np.testing.assert_allclose(y, y_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dx, dx_ref, rtol=0, atol=1e-10)
     np.testing.assert_allclose(dw, dw_ref, rtol=0, atol=1e-10)
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=shapes, seed=st.integers(0, 2**31 - 1))
+def test_dx_alone_needs_no_input_its_shape_follows_from_dy(shape, seed):
+    x, k, p, dy = _float64_case(shape, seed)
+    _, dx_ref, _ = _im2col_conv(x, k, p, dy)
+    dx, du = winograd_backward(dy, None, k, p, need_dw=False)
+    assert du is None and dx.shape == x.shape
+    np.testing.assert_allclose(dx, dx_ref, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="dW needs the input x"):
+        winograd_backward(dy, None, k, p)
 
 
 def test_float32_error_is_a_few_ulps_of_the_output_scale():

@@ -22,11 +22,13 @@ and the folded batch norm), times XNOR-Net's per-sample K for scaled sign inputs
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..autograd import no_grad
 from ..nn import functional as F
-from ..nn.im2col import BufferPool, im2col, output_size
+from ..nn.im2col import Workspace, im2col, output_size
 from ..quant.functional import sign
 from ..tensor import Tensor
 from .pack import PackedModel, load_packed
@@ -63,8 +65,15 @@ def _quantize_input(act, x):
     return x, None
 
 
-#: column matrices reused between calls (a fresh one is page-faulted in on every call)
-COLUMNS = BufferPool()
+#: each thread's column matrices, reused between calls (a fresh one is page-faulted in on every call)
+_local = threading.local()
+
+
+def _columns(shape, dtype) -> np.ndarray:
+    """This thread's column buffer of that shape (see :class:`~tinyquant.nn.im2col.Workspace`)."""
+    if not hasattr(_local, "workspace"):
+        _local.workspace = Workspace()
+    return _local.workspace.get("columns", shape, dtype)
 
 
 def _gemm_over_columns(node, x, gemm):
@@ -75,11 +84,8 @@ def _gemm_over_columns(node, x, gemm):
     (kh, kw), stride, padding = node["kernel"], tuple(node["stride"]), tuple(node["padding"])
     n, c = x.shape[:2]
     ho, wo = (output_size(d, k, s, p) for d, k, s, p in zip(x.shape[2:], (kh, kw), stride, padding))
-    cols = COLUMNS.take((n, c * kh * kw, ho * wo), x.dtype)
-    try:
-        return gemm(im2col(x, kh, kw, stride, padding, out=cols))
-    finally:
-        COLUMNS.give(cols)
+    cols = _columns((n, c * kh * kw, ho * wo), x.dtype)
+    return gemm(im2col(x, kh, kw, stride, padding, out=cols))
 
 
 def _ternary_as_one_matrix(node):

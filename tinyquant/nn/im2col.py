@@ -26,9 +26,9 @@ the kh·kw slices of the columns back into a padded buffer (one shifted-slice ad
 per kernel offset, vectorized over batch, channels and pixels) and crops the padding.
 It is the backward of im2col, and hence of the convolution with respect to x.
 
-A :class:`Workspace` (one per thread, on the convolution's
-:class:`~tinyquant.nn.parallel.ConvRuntime`) and a :class:`BufferPool` (the packed deploy
-runtime's) keep column matrices for reuse. Why: the column matrix of a ResNet layer is
+A :class:`Workspace` (one per thread: the convolution's on its
+:class:`~tinyquant.nn.parallel.ConvRuntime`, the packed deploy runtime's in
+:mod:`tinyquant.deploy.runtime`) keeps column matrices and other scratch for reuse. Why: the column matrix of a ResNet layer is
 tens of megabytes, and the kernel zeroes every fresh page on first touch -- for the
 16-channel ResNet-20 layer at batch 128 (75 MB) that made building the columns 2.3×
 slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md).
@@ -36,8 +36,6 @@ slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md
 
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -56,32 +54,6 @@ def pad2d(x: np.ndarray, ph: int, pw: int, value: float = 0.0) -> np.ndarray:
     out = np.full((*lead, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
     out[..., ph : ph + h, pw : pw + w] = x
     return out
-
-
-class BufferPool:
-    """Arrays handed back with ``give`` are handed out again by ``take`` for the same shape
-    and dtype. Thread-safe: the convolution's batch chunks take and give from threads."""
-
-    def __init__(self, per_shape: int = 64):
-        self.per_shape, self._free, self._lock = per_shape, {}, threading.Lock()
-
-    def take(self, shape, dtype) -> np.ndarray:
-        with self._lock:
-            stack = self._free.get((tuple(shape), np.dtype(dtype)))
-            if stack:
-                return stack.pop()
-        return np.empty(shape, dtype)
-
-    def give(self, array: np.ndarray) -> None:
-        """Return an array nobody uses any more (its contents will be overwritten)."""
-        with self._lock:
-            stack = self._free.setdefault((array.shape, array.dtype), [])
-            if len(stack) < self.per_shape:
-                stack.append(array)
-
-    def clear(self) -> None:
-        self._free.clear()
-
 
 
 class Workspace:

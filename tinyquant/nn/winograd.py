@@ -276,14 +276,18 @@ def winograd_forward(x: np.ndarray, w: np.ndarray, padding, ut: np.ndarray | Non
     return out
 
 
-def winograd_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding,
+def winograd_backward(dy: np.ndarray, x: np.ndarray | None, w: np.ndarray, padding,
                       ut: np.ndarray | None = None, need_dx: bool = True, need_dw: bool = True,
                       dx_out: np.ndarray | None = None, ws=None):
     """(dx, dU) of :func:`winograd_forward` by the adjoints (module docstring), V rebuilt from x.
     dU (4, 4, O, C) is the gradient of the transformed kernel: dW = kernel_transform_adjoint(dU)
     (summing the dU of several blocks first is the same and does the small transform once).
-    ``dx_out``: an array to write dx into."""
-    (n, c, h, wd), (ph, pw), o = x.shape, _pair(padding), dy.shape[1]
+    ``x`` is read only for dU and may be None without it: its shape follows from dy's, as
+    H = Ho + 2 − 2·ph at stride 1. ``dx_out``: an array to write dx into."""
+    (ph, pw), (n, o, dh, dwd) = _pair(padding), dy.shape
+    if x is None and need_dw:
+        raise ValueError("winograd_backward: dW needs the input x, got x=None")
+    n, c, h, wd = (n, w.shape[1], dh + 2 - 2 * ph, dwd + 2 - 2 * pw) if x is None else x.shape
     ho, wo, th, tw = tiles(h, wd, padding)
     full = _scratch(ws, "dY", (th, 2, 2, tw, n, o), dy.dtype)           # dY indexed as Y
     if (ho, wo) != (2 * th, 2 * tw):
@@ -300,7 +304,7 @@ def winograd_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding,
         dv = np.matmul(dm, ut.transpose(0, 2, 1),      # dV[ξν] = dM[ξν] U[ξν]
                        out=_scratch(ws, "dV", (16, dm.shape[1], c), dm.dtype))
         dp = input_transform_adjoint(dv, th, tw, ws)
-        dx = np.empty(x.shape, dy.dtype) if dx_out is None else dx_out
+        dx = np.empty((n, c, h, wd), dy.dtype) if dx_out is None else dx_out
         dxt = dx.transpose(2, 3, 0, 1)                  # (H, W, N, C), a view
         for s in range(2):
             w0, q0, count = _parity_columns(wd, pw, s)
@@ -366,12 +370,11 @@ class WinogradConv2dFunction(Function):
         dx = np.empty(ctx.x_shape, dtype=grad.dtype) if need_dx else None
         spans = budget_blocks(grad.shape[0], v_bytes(*ctx.x_shape[2:], max(weight.shape[:2]), grad.itemsize),
                               ctx.runtime.block_bytes)
-        xs = x if need_dw else np.broadcast_to(np.zeros((), grad.dtype), ctx.x_shape)
 
         def run(lo, hi):
             dus, ws = [], ctx.runtime.workspace()
             for b0, b1 in spans[lo:hi]:
-                _, du = winograd_backward(grad[b0:b1], xs[b0:b1], weight, ctx.padding, ut,
+                _, du = winograd_backward(grad[b0:b1], x[b0:b1] if need_dw else None, weight, ctx.padding, ut,
                                           need_dx=need_dx, need_dw=need_dw,
                                           dx_out=dx[b0:b1] if need_dx else None, ws=ws)
                 dus.append(du)
