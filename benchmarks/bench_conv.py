@@ -12,7 +12,8 @@ alternately, repetition by repetition, after waiting for the CPUs to be idle, ea
 burst whose first call is not counted (``alternate``), because these machines are shared and
 absolute times drift (PERF.md). Then one full ResNet-20 training step (forward,
 cross-entropy, backward, SGD step) and ResNet-20 inference (eval, batch 256, with and without
-batch norm folded) against PyTorch's own ResNet-20 written below.
+batch norm folded, and exported to ONNX Runtime when onnx and onnxruntime are installed) against
+PyTorch's own ResNet-20 written below.
 Targets (issue 16): every stride-1 3×3 layer ≤ 1.3× PyTorch, the step ≤ 1.3×, inference ≤ 1.2×.
 """
 
@@ -253,6 +254,18 @@ def resnet20_eval_fns(rng, batch: int = 256):
             folded(X)
 
     fns["folded"] = ours_folded
+    try:                           # the same model exported (tinyquant.deploy), run by ONNX Runtime
+        import onnxruntime
+
+        from tinyquant.deploy.onnx_export import to_onnx
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = THREADS, 1
+        session = onnxruntime.InferenceSession(to_onnx(model, x.shape[1:]).SerializeToString(), options,
+                                               providers=["CPUExecutionProvider"])
+        fns["onnxruntime"] = lambda: session.run(None, {"input": x})
+    except ImportError:
+        pass
     if torch is not None:
         tmodel = torch_resnet20().eval()
         tx = torch.tensor(x)
@@ -277,6 +290,10 @@ def bench_eval(reps: int, rng) -> None:
         line += f"; batch norm folded (tinyquant.nn.fold) {t['folded'] * 1e3:.0f} ms"
         if "torch" in t:
             line += f", ratio {t['folded'] / t['torch']:.2f}×"
+    if "onnxruntime" in t:
+        line += f"; exported and run by ONNX Runtime {t['onnxruntime'] * 1e3:.0f} ms"
+        if "torch" in t:
+            line += f", ratio {t['onnxruntime'] / t['torch']:.2f}×"
     print(line + f" (other processes' load while timing {load.fraction:.0%})", flush=True)
 
 
