@@ -103,6 +103,9 @@ SLIPS: tuple[Slip, ...] = (
     Slip("backward-overwrites-instead-of-accumulating", "autograd", "tinyquant/autograd.py",
          "entry.grad = g.copy() if entry.grad is None else entry.grad + g", "entry.grad = g.copy()",
          "tests/test_autograd.py", "accumulate"),
+    Slip("relu-gradient-passes-below-zero", "ops", "tinyquant/ops.py",
+         "ctx.save_for_backward(out > 0)", "ctx.save_for_backward(out >= 0)",
+         "tests/test_ops.py", "relu"),
     # ---------------------------------------------------------------- convolution
     Slip("conv-input-gradient-kernel-not-flipped", "convolution", "tinyquant/nn/convolution.py",
          "weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)", "weight.transpose(1, 0, 2, 3)",
@@ -141,6 +144,9 @@ SLIPS: tuple[Slip, ...] = (
     Slip("batch-norm-backward-drops-the-variance-term", "batch norm", "tinyquant/nn/batchnorm.py",
          "dx = x_hat * (-sum_g_xhat / m)[:, None]", "dx = x_hat * 0.0",
          "tests/nn/test_batchnorm.py", "training_gradient"),
+    Slip("batch-norm-eval-shift-forgets-the-mean", "batch norm", "tinyquant/nn/batchnorm.py",
+         "y += (bias - mean * a).astype(x.dtype)[:, None]", "y += bias.astype(x.dtype)[:, None]",
+         "tests/nn/test_batchnorm.py", "eval"),
     # ----------------------------------------------------------------- optimizers
     Slip("sgd-nesterov-is-plain-momentum", "optimizers", "tinyquant/optim/sgd.py",
          'd = d + mu * buf if group["nesterov"] else buf', "d = buf",
@@ -199,6 +205,10 @@ SLIPS: tuple[Slip, ...] = (
     Slip("binary-rounding-sends-zero-to-zero", "rounding", "tinyquant/quant/regimes.py",
          "return (delta * sign(w)).astype(w.dtype)", "return (delta * np.sign(w)).astype(w.dtype)",
          TRAINING, "binary_rounding_is_sign"),
+    # --------------------------------------------------------------------- deploy
+    Slip("packed-conv1d-loses-its-padding", "deploy", "tinyquant/deploy/runtime.py",
+         '"padding": [0, *node["padding"]]', '"padding": [0, 0]',
+         "tests/deploy/test_pack.py", "1d_cnn"),
     # -------------------------------------------------------------------- regimes
     Slip("alternating-regime-skips-the-weight-step", "regimes", "tinyquant/quant/regimes.py",
          "        loss.backward()\n        trainer.optimizer.step()\n        return loss, logits",

@@ -13,23 +13,34 @@ ACTIVATION_CASES = [("binary_connect", 1, "sign_activation"), ("xnor", 1, "sign_
                     ("lsq", 3, "lsq_activation"), ("dorefa", 2, "dorefa_activation")]
 
 
+#: the 1-D CNN on MNIST-1D (Conv1d, MaxPool1d, BatchNorm1d): float, binary, ternary of both kinds,
+#: k-bit weights, W1A1 (the XNOR path) and k-bit inputs (the integer GEMM)
+MNIST1D_CASES = [("none", 0, "auto"), ("xnor", 0, "auto"), ("twn", 0, "auto"), ("ttq", 0, "auto"),
+                 ("uniq", 0, "auto"), ("xnor", 1, "sign_activation"), ("lsq", 3, "lsq_activation")]
+
+
 @functools.lru_cache(maxsize=None)
-def digits():
+def dataset(name: str):
     from tinyquant.data import get_dataset
 
-    return get_dataset("digits")
+    return get_dataset(name)
+
+
+def digits():
+    return dataset("digits")
 
 
 @functools.lru_cache(maxsize=None)
 def trained(model_name: str, quantizer: str = "none", act_bits: int = 0, act_quantizer: str = "auto",
-            epochs: int = 1):
-    """A model trained for ``epochs`` on the digits through the training API
+            epochs: int = 1, data: str = "digits"):
+    """A model trained for ``epochs`` on ``data`` (the digits) through the training API
     (:func:`tinyquant.run.build_run`), in eval mode."""
     from tinyquant.config import TrainConfig
     from tinyquant.run import build_run
 
-    config = TrainConfig.from_dict({"model": model_name, "quantizer": quantizer, "act_bits": act_bits,
-                                    "act_quantizer": act_quantizer, "epochs": epochs, "no_progress": True})
+    config = TrainConfig.from_dict({"model": model_name, "dataset": data, "quantizer": quantizer,
+                                    "act_bits": act_bits, "act_quantizer": act_quantizer,
+                                    "epochs": epochs, "no_progress": True})
     run = build_run(config)
     run.trainer().fit()
     return run.model.eval()

@@ -6,8 +6,12 @@ A node is a dict ``{"op", "inputs", "output", ...}`` reading and writing named v
     conv2d / linear   a quantizable layer: its WeightForm and ActivationForm
                       (:mod:`tinyquant.deploy.precision`), stride, padding, and the output
                       affine y = mult[o]·acc + add[o] (defined below)
+    conv1d            the same on (N, C, L) inputs; kernel, stride and padding are
+                      one-element lists, and the runtime computes it as the conv2d with
+                      kernel (1, k) on (N, C, 1, L) that it is
     affine            a batch norm that could not be folded: y = scale[c]·x + shift[c]
-    relu, flatten, maxpool2d, avgpool2d, global_avgpool2d, add, shortcut (ResNet option A)
+    relu, flatten, maxpool2d, avgpool2d, maxpool1d, global_avgpool2d, add,
+    shortcut (ResNet option A)
 
 Folding (eval-mode batch norm, PyTorch's convention ε inside the root):
 scale = γ/√(var + ε), shift = β − μ·scale. When a layer's output goes only to a batch
@@ -31,11 +35,13 @@ from ..nn.layers import (
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv1d,
     Conv2d,
     Flatten,
     GlobalAvgPool2d,
     Identity,
     Linear,
+    MaxPool1d,
     MaxPool2d,
     QuantizableLayer,
     ReLU,
@@ -61,9 +67,9 @@ class Lowering:
 
     # ---------------------------------------------------------------- layers
     def layer(self, layer: QuantizableLayer, x: str, bn=None) -> str:
-        if not isinstance(layer, (Conv2d, Linear)):
+        if not isinstance(layer, (Conv2d, Conv1d, Linear)):
             raise NotImplementedError(f"deploy: {type(layer).__name__} layers are not supported "
-                                      f"(Conv2d and Linear are)")
+                                      f"(Conv2d, Conv1d and Linear are)")
         w, a = weight_form(layer), activation_form(layer)
         out_ch = layer.weight.shape[0]
         bias = np.zeros(out_ch) if layer.bias is None else layer.bias.data.astype(np.float64)
@@ -83,6 +89,10 @@ class Lowering:
             attrs.update(kernel=list(layer.kernel_size), stride=_pair(layer.stride),
                          padding=_pair(layer.padding))
             return self.emit("conv2d", [x], **attrs)
+        if isinstance(layer, Conv1d):
+            attrs.update(kernel=[int(layer.kernel_size)], stride=[int(layer.stride)],
+                         padding=[int(layer.padding)])
+            return self.emit("conv1d", [x], **attrs)
         return self.emit("linear", [x], **attrs)
 
     def affine(self, bn, x: str) -> str:
@@ -120,6 +130,10 @@ class Lowering:
             stride = m.kernel_size if m.stride is None else m.stride
             return self.emit(op, [x], kernel=_pair(m.kernel_size), stride=_pair(stride),
                              padding=_pair(m.padding))
+        if type(m) is MaxPool1d:
+            stride = m.kernel_size if m.stride is None else m.stride
+            return self.emit("maxpool1d", [x], kernel=[int(m.kernel_size)], stride=[int(stride)],
+                             padding=[int(m.padding)])
         if isinstance(m, GlobalAvgPool2d):
             return self.emit("global_avgpool2d", [x])
         if isinstance(m, QuantizableLayer):

@@ -90,11 +90,10 @@ class _Builder:
         w, act = node["weight"], node["act"]
         xq, k = self.quantize_input(act, x, rank)
         wv = self.weight(w)
-        if node["op"] == "conv2d":
-            (ph, pw) = node["padding"]
+        if node["op"] in ("conv2d", "conv1d"):         # ONNX's Conv takes either: pads begin…, end…
             y = self.op("Conv", [xq, wv], kernel_shape=node["kernel"], strides=node["stride"],
-                        pads=[ph, pw, ph, pw])
-            out_rank = 4
+                        pads=list(node["padding"]) * 2)
+            out_rank = 2 + len(node["kernel"])
         else:
             y = self.op("Gemm", [xq, wv], transB=1)
             out_rank = 2
@@ -114,7 +113,7 @@ def to_onnx(model, input_shape, name: str = "tinyquant"):
     for node in lower(model):
         x, rank = values[node["inputs"][0]], ranks[node["inputs"][0]]
         op = node["op"]
-        if op in ("conv2d", "linear"):
+        if op in ("conv2d", "conv1d", "linear"):
             y, rank = b.layer(node, x, rank)
         elif op == "affine":
             y = b.op("Add", [b.op("Mul", [x, b.channel(node["scale"], rank)]), b.channel(node["shift"], rank)])
@@ -122,12 +121,11 @@ def to_onnx(model, input_shape, name: str = "tinyquant"):
             y = b.op("Relu", [x])
         elif op == "flatten":
             y, rank = b.op("Flatten", [x], axis=1), 2
-        elif op in ("maxpool2d", "avgpool2d"):
-            (ph, pw) = node["padding"]
-            attrs = {"kernel_shape": node["kernel"], "strides": node["stride"], "pads": [ph, pw, ph, pw]}
+        elif op in ("maxpool2d", "avgpool2d", "maxpool1d"):
+            attrs = {"kernel_shape": node["kernel"], "strides": node["stride"], "pads": list(node["padding"]) * 2}
             if op == "avgpool2d":
                 attrs["count_include_pad"] = 1
-            y = b.op("MaxPool" if op == "maxpool2d" else "AveragePool", [x], **attrs)
+            y = b.op("AveragePool" if op == "avgpool2d" else "MaxPool", [x], **attrs)
         elif op == "global_avgpool2d":
             y, rank = b.op("Flatten", [b.op("GlobalAveragePool", [x])], axis=1), 2
         elif op == "add":

@@ -37,7 +37,7 @@ from .precision import ActivationForm
 
 FORMAT = "tinyquant-packed"
 FORMAT_VERSION = 1
-LAYER_OPS = ("conv2d", "linear")
+LAYER_OPS = ("conv2d", "conv1d", "linear")
 
 
 class PackedFormatError(ValueError):

@@ -1,7 +1,8 @@
 """Running a packed model with the arithmetic its bits allow.
 
 ``run(packed, x)`` maps float32 inputs (as ``tinyquant.data.get_dataset`` returns them) to
-logits. Each conv2d / linear node picks its kernel from its weight and input precisions:
+logits. Each conv2d / linear node picks its kernel from its weight and input precisions (a
+conv1d node runs as the conv2d with kernel (1, k) on (N, C, 1, L) that it is):
 
 * **W1A1 -- XNOR-popcount** (:mod:`tinyquant.deploy.xnor`): a·w = K − 2·popcount(a XOR w)
   on packed sign bits, K/64 word operations per output instead of K multiplications.
@@ -31,7 +32,7 @@ from ..nn import functional as F
 from ..nn.im2col import Workspace, im2col, output_size
 from ..quant.functional import sign
 from ..tensor import Tensor
-from .pack import PackedModel, load_packed
+from .pack import LAYER_OPS, PackedModel, load_packed
 from .xnor import BinaryConvWeights, pack_last_axis, xnor_gemm
 
 # -------------------------------------------------------------- layers
@@ -138,6 +139,22 @@ def quantized_layer(node, x: np.ndarray) -> np.ndarray:
     return y.reshape(n, o, output_size(x.shape[2], kh, sh, ph), output_size(x.shape[3], kw, sw, pw))
 
 
+def _as_conv2d(node) -> dict:
+    """A conv1d node as a conv2d node: kernel (1, k), stride (1, s), padding (0, p), weight shape
+    (O, C, 1, k) -- the flattened codes (O, C·k) are the same. Built once and kept on the node."""
+    two_d = node.get("_conv2d")
+    if two_d is None:
+        o, c, k = node["weight"]["shape"]
+        two_d = node["_conv2d"] = {**node, "op": "conv2d", "kernel": [1, *node["kernel"]],
+                                   "stride": [1, *node["stride"]], "padding": [0, *node["padding"]],
+                                   "weight": {**node["weight"], "shape": [o, c, 1, k]}}
+    return two_d
+
+
+def _conv1d(node, x):
+    return quantized_layer(_as_conv2d(node), x[:, :, None, :])[:, :, 0, :]
+
+
 def _pool(node, x, fn):
     with no_grad():
         return fn(Tensor(x), node["kernel"], node["stride"], node["padding"]).data
@@ -158,12 +175,14 @@ def _affine(node, x):
 
 OPS = {
     "conv2d": quantized_layer,
+    "conv1d": _conv1d,
     "linear": quantized_layer,
     "affine": _affine,
     "relu": lambda node, x: np.maximum(x, 0),
     "flatten": lambda node, x: x.reshape(x.shape[0], -1),
     "maxpool2d": lambda node, x: _pool(node, x, F.max_pool2d),
     "avgpool2d": lambda node, x: _pool(node, x, F.avg_pool2d),
+    "maxpool1d": lambda node, x: _pool(node, x, F.max_pool1d),
     "global_avgpool2d": lambda node, x: x.mean(axis=(2, 3)),
     "shortcut": _shortcut,
     "add": lambda node, a, b: a + b,
@@ -175,11 +194,11 @@ def _check_input(packed, x) -> None:
     for node in packed.nodes:
         if node["op"] == "flatten":
             continue
-        if node["op"] not in ("conv2d", "linear"):
+        if node["op"] not in LAYER_OPS:
             return
         shape = node["weight"]["shape"]
-        if node["op"] == "conv2d":
-            fits, what = x.ndim == 4 and x.shape[1] == shape[1], "channels"
+        if node["op"] in ("conv2d", "conv1d"):
+            fits, what = x.ndim == len(shape) and x.shape[1] == shape[1], "channels"
         else:
             fits, what = x.ndim >= 2 and int(np.prod(x.shape[1:])) == shape[1], "features"
         if not fits:
