@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_files  # noqa: E402  (tools/hostile_files.py)
+from procfs import alive, children  # noqa: E402  (tools/procfs.py)
 
 HERE = Path(__file__).resolve().parent
 KILLER = HERE / "kill_after_epoch.py"
@@ -475,24 +476,6 @@ def two_sweeps_on_one_folder(tmp):
     return "ok", f"exit codes {codes}, no duplicates"
 
 
-def _children(pid: int) -> set[int]:
-    out = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @case("sweep")
 def kill_9_of_a_sweep_kills_its_workers(tmp):
     path = study_file(tmp / "s", seeds="[0, 1, 2]")
@@ -502,20 +485,20 @@ def kill_9_of_a_sweep_kills_its_workers(tmp):
     deadline = time.time() + 60
     workers: set[int] = set()
     while time.time() < deadline and not any((tmp / "out" / "runs").glob("*/train.log")):
-        workers |= _children(proc.pid)
+        workers |= children(proc.pid)
         time.sleep(0.2)
-    workers |= _children(proc.pid)
+    workers |= children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(3)
-    alive = [p for p in workers if _alive(p)]
-    for p in alive:
+    survivors = [p for p in workers if alive(p)]
+    for p in survivors:
         try:
             os.kill(p, signal.SIGKILL)   # the probe's own cleanup
         except OSError:
             pass
-    if alive:
-        return "silent_wrong", f"{len(alive)} of {len(workers)} child processes alive 3 s later"
+    if survivors:
+        return "silent_wrong", f"{len(survivors)} of {len(workers)} child processes alive 3 s later"
     return "ok", f"{len(workers)} children, none alive 3 s later"
 
 

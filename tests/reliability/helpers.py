@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from procfs import alive, children  # noqa: F401  (tools/procfs.py, on the path by conftest)
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLER = ROOT / "tools" / "kill_after_epoch.py"
@@ -42,23 +43,3 @@ def cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
 def popen_cli(*args, cwd=None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tinyquant.cli", *map(str, args)], env=ENV,
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def children(pid: int) -> set[int]:
-    """The direct children of ``pid`` (Linux /proc)."""
-    out = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return out
-
-
-def alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
