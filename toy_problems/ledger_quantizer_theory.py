@@ -13,9 +13,9 @@ names are importable from here too); this module renders the report and is its c
 
 from __future__ import annotations
 
-import argparse
 import os
 
+from .command import toy_parser
 from .ledger import CONDITIONAL, FAILS, HOLDS, Row  # noqa: F401  (re-exported)
 from .ledger_quantizer_theory_rows import (  # noqa: F401  (re-exported)
     build_step_size_rows,
@@ -58,14 +58,10 @@ def main(argv=None) -> int:
     """Run both parts and write the combined report (the committed toy_problems/reports/quantizer_theory.md)."""
     from . import step_size, truncated_gaussian
 
-    p = argparse.ArgumentParser(prog="python -m toy_problems.ledger_quantizer_theory",
-                                description="Theory sandbox II: both parts, the claims ledger and the Markdown report.")
-    p.add_argument("--fast", action="store_true", help="small sizes, for tests")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="out", help="folder of the report when --report is not given (default out)")
-    p.add_argument("--report", default=None,
-                   help="where to write the report (default OUT/quantizer_theory.md)")
-    args = p.parse_args(argv)
+    args = toy_parser("python -m toy_problems.ledger_quantizer_theory",
+                      "Theory sandbox II: both parts, the claims ledger and the Markdown report.", "out",
+                      out_help="folder of the report when --report is not given (default out)",
+                      report_help="where to write the report (default OUT/quantizer_theory.md)").parse_args(argv)
     if args.report is None:
         args.report = os.path.join(args.out, "quantizer_theory.md")
     from tqdm.auto import tqdm

@@ -18,7 +18,6 @@ The pieces live in one module per concept: :mod:`toy_problems.toy_1d`,
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import scipy.stats
 
 from . import big_batch, convex
+from .command import toy_parser
 from .markov import (
     communicating_classes,
     continuous_mixing_time,
@@ -678,12 +678,9 @@ def render_report(results: dict, ledger_rows, command: str) -> str:
 # ----------------------------------------------------------------------------- command
 
 def _parser(prog, description):
-    p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
-    p.add_argument("--out", default=os.path.join("out", "sr_vs_bc"), help="output directory for figures and report (default out/sr_vs_bc)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--report", default=None, help="also write the Markdown report to this path (e.g. toy_problems/reports/sr_vs_bc.md)")
-    return p
+    return toy_parser(prog, description, os.path.join("out", "sr_vs_bc"),
+                      out_help="output directory for figures and report (default out/sr_vs_bc)",
+                      report_help="also write the Markdown report to this path (e.g. toy_problems/reports/sr_vs_bc.md)")
 
 
 def run_command(argv, *, parts, prog, description) -> int:

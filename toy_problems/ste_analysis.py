@@ -29,7 +29,6 @@ Run ``python -m toy_problems.ste_analysis`` (or ``tinyquant toy ste``); ``--fast
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from functools import lru_cache
@@ -40,6 +39,8 @@ from scipy import integrate
 
 from tinyquant.markdown import table
 from tinyquant.quant.ste import STES, get_ste
+
+from .command import toy_parser
 
 BLEND_FACTORS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 BLENDED = ("ab_tanh", "ab_arctan")
@@ -284,12 +285,8 @@ def report(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="tinyquant toy ste", description=__doc__.split("\n")[0])
-    parser.add_argument("--fast", action="store_true", help="small samples, for tests")
-    parser.add_argument("--out", default="out/ste", help="directory for the figures")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report", default=None, help="also write the Markdown report here")
-    args = parser.parse_args(argv)
+    args = toy_parser("tinyquant toy ste", __doc__.split("\n")[0], "out/ste",
+                      out_help="directory for the figures (default out/ste)").parse_args(argv)
     results = run(args.fast, Path(args.out), args.seed)
     text = report(results)
     print(text)

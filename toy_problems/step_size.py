@@ -9,12 +9,12 @@ The math (UniQ's quantizers, D(Δ), dD/dΔ, the optimal unit step, SQNR; seed 00
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
 import numpy as np
 
+from .command import toy_parser
 from .distributions import DISTRIBUTIONS
 from .step_size_formulas import (  # noqa: F401  (re-exported: the formulas' public names)
     SIGNALS,
@@ -223,14 +223,11 @@ def write_figures(results: dict, out_dir: str) -> list:
 
 def main(argv=None) -> int:
     """``tinyquant toy step-sizes`` / ``python -m toy_problems.step_size``."""
-    p = argparse.ArgumentParser(prog="tinyquant toy step-sizes",
-                                description="Optimal step sizes and SQNR of UniQ's quantizers (seed 003, Table 1), Lloyd–Max, "
-                                            "LSQ/fixed initializations, ternary threshold vs TWN, ledger rows.")
-    p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
-    p.add_argument("--out", default=os.path.join("out", "step_sizes"), help="output directory (default out/step_sizes)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--report", default=None, help="also write the printed tables (Markdown) to this file")
-    args = p.parse_args(argv)
+    args = toy_parser("tinyquant toy step-sizes",
+                      "Optimal step sizes and SQNR of UniQ's quantizers (seed 003, Table 1), Lloyd–Max, "
+                      "LSQ/fixed initializations, ternary threshold vs TWN, ledger rows.",
+                      os.path.join("out", "step_sizes"),
+                      report_help="also write the printed tables (Markdown) to this file").parse_args(argv)
     from .ledger import write_report
     from .ledger_quantizer_theory_rows import build_step_size_rows, ledger_markdown
 

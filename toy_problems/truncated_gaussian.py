@@ -10,7 +10,6 @@ importable from here too; the analysis of trained weights lives in
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 
@@ -20,6 +19,7 @@ from scipy import stats
 from tinyquant.markdown import table as md_table
 
 from . import truncated_gaussian_formulas as _formulas
+from .command import toy_parser
 from .truncated_gaussian_formulas import (  # noqa: F401  (re-exported: the formulas' public names)
     CLIP_SIGMAS,
     _lam,
@@ -213,14 +213,11 @@ def render_section(results: dict) -> str:
 
 def main(argv=None) -> int:
     """``tinyquant toy truncated-gaussian`` / ``python -m toy_problems.truncated_gaussian``."""
-    p = argparse.ArgumentParser(prog="tinyquant toy truncated-gaussian",
-                                description="Truncated-Gaussian scaling factor of seed 001: stable S and ∂S/∂δ, where the naive "
-                                            "formula breaks, Fig. 3a/3b, Gaussianity of weights, ledger rows.")
-    p.add_argument("--fast", action="store_true", help="small sizes (seconds), for tests and CI")
-    p.add_argument("--out", default=os.path.join("out", "truncated_gaussian"), help="output directory (default out/truncated_gaussian)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--report", default=None, help="also write the printed tables (Markdown) to this file")
-    args = p.parse_args(argv)
+    args = toy_parser("tinyquant toy truncated-gaussian",
+                      "Truncated-Gaussian scaling factor of seed 001: stable S and ∂S/∂δ, where the naive "
+                      "formula breaks, Fig. 3a/3b, Gaussianity of weights, ledger rows.",
+                      os.path.join("out", "truncated_gaussian"),
+                      report_help="also write the printed tables (Markdown) to this file").parse_args(argv)
     from .ledger import write_report
     from .ledger_quantizer_theory_rows import build_truncated_gaussian_rows, ledger_markdown
 
