@@ -23,13 +23,12 @@ and the folded batch norm), times XNOR-Net's per-sample K for scaled sign inputs
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from ..autograd import no_grad
 from ..nn import functional as F
-from ..nn.im2col import Workspace, im2col, output_size
+from ..nn.im2col import im2col, output_size
+from ..nn.parallel import default_runtime
 from ..quant.functional import sign
 from ..tensor import Tensor
 from .pack import LAYER_OPS, PackedModel, load_packed
@@ -66,15 +65,11 @@ def _quantize_input(act, x):
     return x, None
 
 
-#: each thread's column matrices, reused between calls (a fresh one is page-faulted in on every call)
-_local = threading.local()
-
-
 def _columns(shape, dtype) -> np.ndarray:
-    """This thread's column buffer of that shape (see :class:`~tinyquant.nn.im2col.Workspace`)."""
-    if not hasattr(_local, "workspace"):
-        _local.workspace = Workspace()
-    return _local.workspace.get("columns", shape, dtype)
+    """The calling thread's column buffer of that shape, from the convolution runtime's
+    per-thread :class:`~tinyquant.nn.im2col.Workspace`: reused between calls (a fresh one is
+    page-faulted in on every call)."""
+    return default_runtime().workspace().get("deploy columns", shape, dtype)
 
 
 def _gemm_over_columns(node, x, gemm):

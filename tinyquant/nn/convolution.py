@@ -165,11 +165,11 @@ class Conv2dFunction(Function):
             for i in range(lo, hi):
                 b0, b1 = spans[i]
                 cols = np.empty((b1 - b0, *shape), x.dtype) if keep else ws.get("cols", (b1 - b0, *shape), x.dtype)
+                _build_columns(x[b0:b1], kh, kw, stride, padding, rows, ws, out=cols)
                 if rows:                                                # y[n] = Σ_i W_i · R_i[n]
-                    row_columns(x[b0:b1], kw, padding, out=cols, xp=_padded_scratch(ws, x[b0:b1], padding))
                     rows_forward(cols, w_rows, ho, out=y[b0:b1], tmp=ws.get("y", (b1 - b0, o, ho * wo), x.dtype))
                 else:                                                   # y[n] = Wm · cols[n]
-                    np.matmul(w_rows, im2col(x[b0:b1], kh, kw, stride, padding, out=cols), out=y[b0:b1])
+                    np.matmul(w_rows, cols, out=y[b0:b1])
                 if keep:
                     kept[i] = cols
 
@@ -209,12 +209,8 @@ class Conv2dFunction(Function):
                     continue
                 cols = kept.pop(i, None)                         # kept by the forward, or rebuilt
                 if cols is None:
-                    cols = ws.get("cols", (b1 - b0, *shape), grad.dtype)
-                    if rows:
-                        row_columns(x[b0:b1], kw, ctx.padding, out=cols,
-                                    xp=_padded_scratch(ws, x[b0:b1], ctx.padding))
-                    else:
-                        im2col(x[b0:b1], kh, kw, ctx.stride, ctx.padding, out=cols)
+                    cols = _build_columns(x[b0:b1], kh, kw, ctx.stride, ctx.padding, rows, ws,
+                                          out=ws.get("cols", (b1 - b0, *shape), grad.dtype))
                 if rows:                                         # Σ_n R_i[n]·dy[n]ᵀ per kernel row
                     parts.append(rows_weight_grad(cols, g[b0:b1], kh, ho,
                                                   tmp=ws.get("dw", (b1 - b0, c * kw, o), grad.dtype)))
@@ -246,6 +242,13 @@ def _columns_shape(x_shape, weight_shape, stride, padding, rows: bool) -> tuple[
     if rows:
         return c, kw, h + 2 * ph, wo
     return c * kh * kw, output_size(h, kh, stride[0], ph) * wo
+
+
+def _build_columns(x, kh, kw, stride, padding, rows: bool, ws, out):
+    """A block's columns into ``out`` (:func:`_columns_shape`): the kernel rows' R or im2col's."""
+    if rows:
+        return row_columns(x, kw, padding, out=out, xp=_padded_scratch(ws, x, padding))
+    return im2col(x, kh, kw, stride, padding, out=out)
 
 
 def _padded_scratch(ws, x, padding):

@@ -26,9 +26,9 @@ the kh·kw slices of the columns back into a padded buffer (one shifted-slice ad
 per kernel offset, vectorized over batch, channels and pixels) and crops the padding.
 It is the backward of im2col, and hence of the convolution with respect to x.
 
-A :class:`Workspace` (one per thread: the convolution's on its
-:class:`~tinyquant.nn.parallel.ConvRuntime`, the packed deploy runtime's in
-:mod:`tinyquant.deploy.runtime`) keeps column matrices and other scratch for reuse. Why: the column matrix of a ResNet layer is
+A :class:`Workspace` (one per thread, on the convolution's
+:class:`~tinyquant.nn.parallel.ConvRuntime`; the packed deploy runtime takes its columns from
+the same) keeps column matrices and other scratch for reuse. Why: the column matrix of a ResNet layer is
 tens of megabytes, and the kernel zeroes every fresh page on first touch -- for the
 16-channel ResNet-20 layer at batch 128 (75 MB) that made building the columns 2.3×
 slower than copying into an existing array (12.3 vs 5.3 ms, benchmarks/README.md).

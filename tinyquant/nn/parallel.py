@@ -125,8 +125,8 @@ class ConvRuntime:
         _runtimes.add(self)
 
     def workspace(self) -> Workspace:
-        """The calling thread's :class:`~tinyquant.nn.im2col.Workspace` (scratch arrays the
-        Winograd blocks reuse), created on first use."""
+        """The calling thread's :class:`~tinyquant.nn.im2col.Workspace` (the scratch arrays every
+        convolution path reuses block after block), created on first use."""
         ws = getattr(self._local, "workspace", None)
         if ws is None:
             ws = self._local.workspace = Workspace()
